@@ -1,0 +1,11 @@
+//! rainmaker-prov core: ESP-IDF provisioning and ESP RainMaker association, phone and device side.
+//!
+//! Layers, top to bottom: orchestration (device session, provisioner), endpoint codecs
+//! ([`endpoints`]), session security ([`security`]), and the [`transport`] boundary. Security and
+//! endpoint codecs are sans-I/O: bytes in, bytes out, randomness injected.
+
+pub mod endpoints;
+pub mod security;
+#[cfg(feature = "device")]
+pub mod sim;
+pub mod transport;

@@ -1,0 +1,1 @@
+//! SoftAP/HTTP transport.

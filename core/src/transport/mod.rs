@@ -1,0 +1,82 @@
+//! The transport boundary: the only place where bytes leave the process.
+//!
+//! A transport carries one request blob to a named endpoint and returns the device's one response
+//! blob. It knows nothing of protobuf or session security; everything above it is
+//! transport-agnostic. Arguments are owned so that a Kotlin or Swift implementation can back it.
+
+use async_trait::async_trait;
+
+#[cfg(feature = "softap")]
+pub mod http;
+pub mod memory;
+
+/// Which kind of link a transport is; used to pick defaults such as the scan page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// SoftAP + HTTP POST per endpoint.
+    SoftAp,
+    /// BLE GATT, one characteristic per endpoint.
+    Ble,
+    /// Serial console.
+    Console,
+    /// In-process device simulator.
+    Memory,
+    /// A transport implemented by the host application (Kotlin, Swift).
+    Foreign,
+}
+
+/// Why a transport exchange failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The device could not be reached at all (connection refused, no route, BLE not connected).
+    #[error("device unreachable: {0}")]
+    Unreachable(String),
+    /// The device closed the link without answering: ESP-IDF's way of reporting that a handler,
+    /// the decryption or the handshake failed.
+    #[error("the device closed the connection without a response")]
+    ClosedWithoutResponse,
+    /// The link dropped (BLE disconnect, socket reset in the middle of an exchange).
+    #[error("disconnected: {0}")]
+    Disconnected(String),
+    /// No answer in time.
+    #[error("no response within {0} ms")]
+    Timeout(u64),
+    /// The device does not expose this endpoint (HTTP 404, no BLE characteristic of that name).
+    #[error("endpoint `{0}` not found on the device")]
+    EndpointNotFound(String),
+    /// The device answered with an HTTP status other than 200.
+    #[error("unexpected HTTP status {0}")]
+    HttpStatus(u16),
+    /// The request is larger than this transport can carry.
+    #[error("request of {size} bytes exceeds the transport limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// Size of the request.
+        size: usize,
+        /// What the transport accepts.
+        limit: usize,
+    },
+    /// An error raised by a transport implemented in the host application.
+    #[error("transport error from the application: {0}")]
+    Foreign(String),
+    /// Anything else at the I/O level.
+    #[error("I/O error: {0}")]
+    Io(String),
+}
+
+/// One request, one response, strictly sequential (never two requests in flight).
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// Sends `data` to `endpoint` and returns the device's response.
+    async fn send(&self, endpoint: String, data: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+
+    /// The largest request or response this link carries, if it has a limit
+    /// (BLE: 481 bytes for Bluedroid with security 2; HTTP: 4096 bytes).
+    fn max_payload(&self) -> Option<usize>;
+
+    /// What kind of link this is.
+    fn kind(&self) -> TransportKind;
+
+    /// Closes the link. Later calls to [`Transport::send`] open a new transport session.
+    async fn disconnect(&self);
+}
