@@ -4,8 +4,15 @@
 //! ([`endpoints`]), session security ([`security`]), and the [`transport`] boundary. Security and
 //! endpoint codecs are sans-I/O: bytes in, bytes out, randomness injected.
 
+pub mod blocking;
 pub mod endpoints;
+pub mod error;
+pub mod events;
+pub mod provision;
 pub mod security;
+pub mod session;
 #[cfg(feature = "device")]
 pub mod sim;
 pub mod transport;
+
+pub use error::{Error, Result, Step};

@@ -10,5 +10,47 @@ pub mod protocomm {
     include!(concat!(env!("OUT_DIR"), "/protocomm.rs"));
 }
 
+/// Wi-Fi provisioning (ESP-IDF `wifi_provisioning`): `prov-config`, `prov-scan` and `prov-ctrl` messages.
+pub mod wifi_prov {
+    include!(concat!(env!("OUT_DIR"), "/wifi_prov.rs"));
+}
+
+/// Network provisioning (idf-extra-components `network_provisioning`): the Wi-Fi + Thread superset of
+/// [`wifi_prov`], wire compatible with it.
+pub mod network_prov {
+    include!(concat!(env!("OUT_DIR"), "/network_prov.rs"));
+}
+
+/// ESP RainMaker user-node mapping (`cloud_user_assoc` endpoint).
+pub mod rainmaker {
+    include!(concat!(env!("OUT_DIR"), "/rainmaker.rs"));
+}
+
+/// Legacy client-side names (`custom_cloud_config.proto`) of the RainMaker user-node mapping messages.
+pub mod cloud {
+    include!(concat!(env!("OUT_DIR"), "/cloud.rs"));
+}
+
+/// ESP RainMaker assisted claiming (`rmaker_claim` endpoint).
+pub mod rmaker_claim {
+    include!(concat!(env!("OUT_DIR"), "/rmaker_claim.rs"));
+}
+
+/// ESP RainMaker challenge-response user-node association (`ch_resp` endpoint).
+pub mod rmaker_ch_resp {
+    include!(concat!(env!("OUT_DIR"), "/rmaker_ch_resp.rs"));
+}
+
+/// ESP RainMaker provisioning-time local control (`get_params` and `get_config` endpoints).
+pub mod rmaker_prov_local_ctrl {
+    include!(concat!(env!("OUT_DIR"), "/rmaker_prov_local_ctrl.rs"));
+}
+
+/// Legacy ESP-IDF `custom_config` example messages (`custom-config` endpoint; no current firmware uses them).
+pub mod custom_config {
+    include!(concat!(env!("OUT_DIR"), "/custom_config.rs"));
+}
+
 /// The serialized `FileDescriptorSet` of every `.proto` file in this crate (for reflection in tests).
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));

@@ -1,6 +1,7 @@
 //! Device simulator: the device side of the provisioning protocol, served in-process, over HTTP
 //! on loopback and over a pseudo-terminal.
 
+pub mod device;
 pub mod http_server;
 
 /// Why the simulated device failed a request. On a real device every one of these shows up only

@@ -1,0 +1,48 @@
+//! uniffi bindings of rainmaker-prov for Android (Kotlin) and iOS (Swift).
+//!
+//! A thin layer: every exported type wraps a core type, errors are mapped in one place
+//! ([`ProvError`]), and no protocol logic lives here. Async calls run on the bindings' own
+//! tokio runtime.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`device`] | [`ProvDevice`]: one provisioning session with one device |
+//! | [`transport`] | [`ProvTransport`], implemented by the app (BLE) or built in (SoftAP, simulator) |
+//! | [`events`] | [`ProgressListener`], [`CancelHandle`] |
+//! | [`error`] | [`ProvError`], [`ProvStep`] |
+//! | [`types`] | options, capabilities, scan results, statuses |
+//! | [`qr`] | [`parse_qr_code`] |
+//! | [`logging`] | [`set_logger`], [`set_max_log_level`] |
+//! | [`sim`] | [`SimulatedDevice`] (feature `simulator`) |
+
+uniffi::setup_scaffolding!();
+
+pub mod device;
+pub mod error;
+pub mod events;
+pub mod logging;
+pub mod qr;
+mod runtime;
+#[cfg(feature = "simulator")]
+pub mod sim;
+pub mod transport;
+pub mod types;
+
+pub use device::ProvDevice;
+pub use error::{ProvError, ProvStep};
+pub use events::{CallbackError, CancelHandle, ProgressEvent, ProgressListener};
+pub use logging::{LogLevel, LogRecord, Logger, set_logger, set_max_log_level};
+pub use qr::{QrPayload, QrTransport, parse_qr_code};
+#[cfg(feature = "simulator")]
+pub use sim::{SimulatedDevice, SimulatedDeviceConfig, SimulatedNetwork};
+pub use transport::{LinkKind, ProvTransport, TransportFailure};
+pub use types::{
+    AppCapabilities, DeviceCapabilities, ProvOptions, SecurityLevel, SessionDetails, ThreadAttachment,
+    ThreadNetwork, WifiConnection, WifiFailReason, WifiNetwork, WifiStatus,
+};
+
+/// The version of this library (the Cargo package version).
+#[uniffi::export]
+pub fn library_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

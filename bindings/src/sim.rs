@@ -1,0 +1,193 @@
+//! [`SimulatedDevice`]: the core's in-process device simulator, for app tests, demos and UI work
+//! without hardware. It runs the device side of the real protocol (security 0/1/2, scan,
+//! credentials, status, control, custom echo endpoints).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rainmaker_prov::endpoints::wifi::{WifiAuthMode, WifiNetwork as CoreWifiNetwork};
+use rainmaker_prov::error::Error as CoreError;
+use rainmaker_prov::security::{Sec2Patch, Secret};
+use rainmaker_prov::sim::device::{SimAccessPoint, SimConfig, SimDevice, SimFlavor, SimSecurity};
+use rainmaker_prov::sim::http_server::{HttpDeviceServer, HttpServerHandle};
+use rainmaker_prov::transport::memory::MemoryTransport;
+
+use rainmaker_prov::transport::Transport;
+
+use crate::error::ProvError;
+use crate::transport::{NativeTransport, ProvTransport};
+use crate::types::SecurityLevel;
+
+/// SRP username the simulator uses when none is configured (the ESP-IDF default).
+const DEFAULT_USERNAME: &str = "wifiprov";
+
+/// A Wi-Fi network the simulated device's radio can see and join.
+#[derive(Clone, uniffi::Record)]
+pub struct SimulatedNetwork {
+    /// SSID.
+    pub ssid: String,
+    /// The passphrase that joins it; `null`/`nil` for an open network.
+    #[uniffi(default = None)]
+    pub passphrase: Option<String>,
+    /// Signal strength reported by a scan, in dBm.
+    #[uniffi(default = -50)]
+    pub rssi: i32,
+    /// Channel.
+    #[uniffi(default = 6)]
+    pub channel: u32,
+}
+
+impl std::fmt::Debug for SimulatedNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedNetwork")
+            .field("ssid", &self.ssid)
+            .field("open", &self.passphrase.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a [`SimulatedDevice`] is built, like firmware configuration.
+#[derive(Clone, uniffi::Record)]
+pub struct SimulatedDeviceConfig {
+    /// The security scheme the device runs.
+    pub security: SecurityLevel,
+    /// Security 1 PoP (`null`/`nil`: `no_pop`), or the security 2 password (required).
+    #[uniffi(default = None)]
+    pub pop: Option<String>,
+    /// Security 2 username (default `wifiprov`).
+    #[uniffi(default = None)]
+    pub username: Option<String>,
+    /// Networks the device sees; empty: the simulator's standard list (`RefPeer-Home` /
+    /// `secretpass`, an open `Open Cafe Wi-Fi`, ...).
+    #[uniffi(default = [])]
+    pub networks: Vec<SimulatedNetwork>,
+    /// Time from applying credentials until the join attempt resolves, in milliseconds.
+    #[uniffi(default = 300)]
+    pub join_delay_ms: u64,
+    /// Latency added to every exchange, in milliseconds.
+    #[uniffi(default = 0)]
+    pub exchange_latency_ms: u64,
+    /// Run `network_provisioning` firmware (Wi-Fi and Thread) instead of `wifi_provisioning`.
+    #[uniffi(default = false)]
+    pub thread: bool,
+}
+
+impl std::fmt::Debug for SimulatedDeviceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedDeviceConfig")
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("networks", &self.networks)
+            .field("join_delay_ms", &self.join_delay_ms)
+            .field("thread", &self.thread)
+            .finish_non_exhaustive()
+    }
+}
+
+fn access_point(network: SimulatedNetwork, index: usize) -> SimAccessPoint {
+    let auth = if network.passphrase.is_some() { WifiAuthMode::Wpa2Psk } else { WifiAuthMode::Open };
+    SimAccessPoint {
+        network: CoreWifiNetwork {
+            ssid: network.ssid.into_bytes(),
+            channel: network.channel,
+            rssi: network.rssi,
+            bssid: vec![0x02, 0x00, 0x00, 0x00, (index >> 8) as u8, index as u8],
+            auth,
+        },
+        hidden_ssid: None,
+        passphrase: network.passphrase.map(Secret::from),
+    }
+}
+
+fn sim_config(config: SimulatedDeviceConfig) -> Result<SimConfig, ProvError> {
+    let security = match config.security {
+        SecurityLevel::Sec0 => SimSecurity::Sec0,
+        SecurityLevel::Sec1 => SimSecurity::Sec1 { pop: config.pop.map(Secret::from) },
+        SecurityLevel::Sec2 => SimSecurity::Sec2 {
+            username: config.username.unwrap_or_else(|| DEFAULT_USERNAME.to_owned()),
+            password: Secret::from(config.pop.ok_or_else(|| {
+                ProvError::from(CoreError::InvalidInput("a security 2 device needs a password (pop)".into()))
+            })?),
+            patch: Sec2Patch::Patch1,
+        },
+    };
+    let mut sim = SimConfig::new(security);
+    if !config.networks.is_empty() {
+        sim.access_points = config.networks.into_iter().enumerate().map(|(i, n)| access_point(n, i)).collect();
+    }
+    sim.join_delay = Duration::from_millis(config.join_delay_ms);
+    sim.exchange_latency = Duration::from_millis(config.exchange_latency_ms);
+    if config.thread {
+        sim.flavor = SimFlavor::NetworkProvisioning;
+    }
+    Ok(sim)
+}
+
+/// An in-process simulated device. Reach it with [`SimulatedDevice::transport`] (or wrap that
+/// transport in your own [`ProvTransport`] to inject failures), or over real HTTP on loopback
+/// with [`SimulatedDevice::serve_http`] and `softap_transport`.
+#[derive(uniffi::Object)]
+pub struct SimulatedDevice {
+    device: Arc<SimDevice>,
+    http: Mutex<Option<HttpServerHandle>>,
+}
+
+impl std::fmt::Debug for SimulatedDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedDevice").field("device", &self.device).finish_non_exhaustive()
+    }
+}
+
+impl SimulatedDevice {
+    /// A new in-process core transport to this device.
+    pub(crate) fn memory_transport(&self) -> Arc<dyn Transport> {
+        Arc::new(MemoryTransport::new(self.device.clone()))
+    }
+}
+
+#[uniffi::export]
+impl SimulatedDevice {
+    /// Starts a simulated device (derives the SRP verifier for security 2).
+    #[uniffi::constructor]
+    pub fn new(config: SimulatedDeviceConfig) -> Result<Arc<Self>, ProvError> {
+        Ok(Arc::new(Self { device: SimDevice::new(sim_config(config)?), http: Mutex::new(None) }))
+    }
+
+    /// A new in-process transport to this device (each one is its own transport session).
+    pub fn transport(&self) -> Arc<dyn ProvTransport> {
+        Arc::new(NativeTransport::new(self.memory_transport()))
+    }
+
+    /// Serves the device over HTTP on `127.0.0.1` (like its SoftAP would) and returns the
+    /// `host:port` to give to `softap_transport`. Calling it again returns the same address.
+    pub async fn serve_http(&self) -> Result<String, ProvError> {
+        if let Some(handle) = self.http.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            return Ok(handle.host());
+        }
+        let device = self.device.clone();
+        let handle = crate::runtime::spawn(async move {
+            HttpDeviceServer::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), device).map(HttpDeviceServer::spawn)
+        })
+        .await?
+        .map_err(|e| ProvError::Internal { detail: format!("cannot serve HTTP: {e}") })?;
+        let host = handle.host();
+        *self.http.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        Ok(host)
+    }
+
+    /// The SSID the device joined, once provisioned.
+    pub fn connected_ssid(&self) -> Option<String> {
+        self.device.connected_ssid().map(|s| String::from_utf8_lossy(&s).into_owned())
+    }
+
+    /// Whether the device attached to a Thread network.
+    pub fn thread_attached(&self) -> bool {
+        self.device.thread_attached()
+    }
+
+    /// Requests the device handled so far.
+    pub fn requests_handled(&self) -> u64 {
+        self.device.stats().requests
+    }
+}

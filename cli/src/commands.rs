@@ -1,0 +1,432 @@
+//! The subcommands: provision, scan, sim, demo.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use rainmaker_prov::endpoints::{qr, wifi};
+use rainmaker_prov::error::Error;
+use rainmaker_prov::events::{CancelToken, ProgressListener};
+use rainmaker_prov::provision::{self, Joined, NetworkCredentials, ProvisionRequest};
+use rainmaker_prov::security::{Sec2Patch, Secret, SecurityLevel};
+use rainmaker_prov::session::{DeviceSession, SecurityChoice, SessionOptions};
+use rainmaker_prov::sim::device::{SimConfig, SimDevice, SimFlavor, SimSecurity};
+use rainmaker_prov::sim::http_server::HttpDeviceServer;
+use rainmaker_prov::transport::Transport;
+use rainmaker_prov::transport::http::{HttpConfig, HttpTransport};
+
+use crate::output::{self, StderrProgress};
+use crate::{Cli, Command, DeviceArgs, SecArg};
+
+/// Arguments of `rainmaker-prov sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Transport to serve (only SoftAP/HTTP from the command line).
+    #[arg(long, value_enum, default_value = "softap")]
+    transport: crate::TransportArg,
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Security scheme of the device.
+    #[arg(long, value_enum, default_value = "2")]
+    sec: SecArg,
+    /// Proof of possession (security 1; omit for a `no_pop` device) / SRP password (security 2).
+    #[arg(long, env = "RAINMAKER_PROV_SIM_POP", hide_env_values = true)]
+    pop: Option<String>,
+    /// SRP username (security 2).
+    #[arg(long, default_value = "wifiprov")]
+    username: String,
+    /// SRP password (security 2; default: the PoP, else `abcd1234`).
+    #[arg(long, env = "RAINMAKER_PROV_SIM_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Security 2 patch level: 1 = counter nonce (current firmware), 0 = fixed 16-byte nonce.
+    #[arg(long, default_value_t = 1)]
+    sec_patch_ver: u8,
+    /// SSID of the network the device can join.
+    #[arg(long, default_value = "RefPeer-Home")]
+    ssid: String,
+    /// Passphrase of that network.
+    #[arg(long, default_value = "secretpass", env = "RAINMAKER_PROV_SIM_WIFI_PASSWORD", hide_env_values = true)]
+    wifi_password: String,
+    /// Time the join takes after apply, in milliseconds.
+    #[arg(long, default_value_t = 300)]
+    join_delay_ms: u64,
+    /// Extra latency added to every exchange, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Status polls answered "connecting" before the join resolves.
+    #[arg(long, default_value_t = 0)]
+    connecting_polls: u32,
+    /// Connection attempts before giving up (reports attempts_remaining); 0 = fail at once.
+    #[arg(long, default_value_t = 0)]
+    connection_attempts: u32,
+    /// Simulate network_provisioning (Wi-Fi + Thread) instead of wifi_provisioning.
+    #[arg(long)]
+    thread: bool,
+    /// Keep provisioning running after the device reports Connected (no auto-stop).
+    #[arg(long)]
+    no_auto_stop: bool,
+    /// Seed of the device's randomness (deterministic sessions).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub async fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Provision { device, ssid, passphrase, thread_dataset, custom_data } => {
+            let json = device.json;
+            match provision_cmd(device, ssid, passphrase, thread_dataset, custom_data).await {
+                Ok(()) => 0,
+                Err(e) => output::report_error(&e, json),
+            }
+        }
+        Command::Scan { device } => {
+            let json = device.json;
+            match scan_cmd(device).await {
+                Ok(()) => 0,
+                Err(e) => output::report_error(&e, json),
+            }
+        }
+        Command::Sim(args) => match sim_cmd(args).await {
+            Ok(()) => 0,
+            Err(e) => output::report_error(&e, false),
+        },
+        Command::Demo { sec, json } => match demo_cmd(sec, json).await {
+            Ok(()) => 0,
+            Err(e) => output::report_error(&e, json),
+        },
+    }
+}
+
+fn level_of(sec: SecArg) -> Option<SecurityLevel> {
+    match sec {
+        SecArg::Auto => None,
+        SecArg::S0 => Some(SecurityLevel::Sec0),
+        SecArg::S1 => Some(SecurityLevel::Sec1),
+        SecArg::S2 => Some(SecurityLevel::Sec2),
+    }
+}
+
+fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
+    let mut options = SessionOptions {
+        security: level_of(args.sec).map_or(SecurityChoice::Auto, SecurityChoice::Fixed),
+        min_security: SecurityLevel::try_from(args.min_sec)
+            .map_err(|_| Error::InvalidInput(format!("--min-sec must be 0, 1 or 2, not {}", args.min_sec)))?,
+        ..SessionOptions::default()
+    };
+    if let Some(text) = &args.qrcode {
+        let payload = qr::parse(text).map_err(|e| Error::InvalidInput(format!("QR code payload: {e}")))?;
+        if payload.transport != qr::QrTransport::SoftAp {
+            return Err(Error::InvalidInput("this QR code is for a BLE device; only SoftAP is available here".into()));
+        }
+        options.apply_qr(&payload);
+    }
+    if let Some(pop) = &args.pop {
+        options.pop = Some(Secret::from(pop.as_str()));
+    }
+    if let Some(user) = &args.sec2_username {
+        options.sec2_username = Some(user.clone());
+    }
+    if let Some(pw) = &args.sec2_password {
+        options.sec2_password = Some(Secret::from(pw.as_str()));
+    }
+    Ok(options)
+}
+
+fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
+    let config = HttpConfig { host: args.host.clone(), ..HttpConfig::default() };
+    if args.host.parse::<SocketAddr>().is_err() && !args.host.contains(':') {
+        return Err(Error::InvalidInput(format!("--host wants host:port, got `{}`", args.host)));
+    }
+    Ok(Arc::new(HttpTransport::new(config)))
+}
+
+fn listener(json: bool) -> Option<Arc<dyn ProgressListener>> {
+    // Progress goes to stderr, so it never mixes with the JSON on stdout.
+    let _ = json;
+    Some(Arc::new(StderrProgress))
+}
+
+fn cancel_on_ctrl_c() -> CancelToken {
+    let token = CancelToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            t.cancel();
+        }
+    });
+    token
+}
+
+fn parse_custom(items: &[String]) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    items
+        .iter()
+        .map(|item| {
+            let (endpoint, text) = item
+                .split_once('=')
+                .ok_or_else(|| Error::InvalidInput(format!("--custom-data wants ENDPOINT=TEXT, got `{item}`")))?;
+            Ok((endpoint.to_owned(), text.as_bytes().to_vec()))
+        })
+        .collect()
+}
+
+async fn pick_network(args: &DeviceArgs, options: &SessionOptions, cancel: &CancelToken) -> Result<(Vec<u8>, Secret), Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::InvalidInput("no --ssid given and no terminal to pick a network from".into()));
+    }
+    let session = DeviceSession::new(transport(args)?, options.clone()).with_listener(Arc::new(StderrProgress));
+    let networks = cancel
+        .run(async {
+            session.connect().await?;
+            session.scan_wifi(None).await
+        })
+        .await;
+    session.disconnect().await;
+    let networks = networks?;
+    if networks.is_empty() {
+        return Err(Error::WifiNetworkNotFound);
+    }
+    eprintln!("Networks seen by the device:");
+    for (i, n) in networks.iter().enumerate() {
+        eprintln!("  {:>2}. {:<34} ch {:>2}  {:>4} dBm  {:?}", i + 1, output::display_ssid(&n.ssid), n.channel, n.rssi, n.auth);
+    }
+    eprint!("Pick a network [1-{}]: ", networks.len());
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let choice: usize = line.trim().parse().map_err(|_| Error::InvalidInput("not a number".into()))?;
+    let net = networks.get(choice.wrapping_sub(1)).ok_or_else(|| Error::InvalidInput("no such network".into()))?;
+    let mut ssid = net.ssid.clone();
+    if ssid.is_empty() {
+        eprint!("Hidden network: SSID: ");
+        let _ = std::io::stderr().flush();
+        let mut s = String::new();
+        std::io::stdin().lock().read_line(&mut s).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        ssid = s.trim_end_matches(['\r', '\n']).as_bytes().to_vec();
+    }
+    let passphrase = if net.auth == wifi::WifiAuthMode::from_raw(0) {
+        String::new()
+    } else {
+        rpassword::prompt_password("Passphrase: ").map_err(|e| Error::InvalidInput(e.to_string()))?
+    };
+    Ok((ssid, Secret::from(passphrase)))
+}
+
+async fn provision_cmd(
+    args: DeviceArgs,
+    ssid: Option<String>,
+    passphrase: Option<String>,
+    thread_dataset: Option<String>,
+    custom: Vec<String>,
+) -> Result<(), Error> {
+    let options = session_options(&args)?;
+    let cancel = cancel_on_ctrl_c();
+    let network = match (thread_dataset, ssid) {
+        (Some(hex_dataset), _) => NetworkCredentials::Thread {
+            dataset: Secret::new(
+                hex::decode(hex_dataset.trim()).map_err(|_| Error::InvalidInput("--thread-dataset is not hex".into()))?,
+            ),
+        },
+        (None, Some(ssid)) => NetworkCredentials::Wifi {
+            ssid: ssid.into_bytes(),
+            passphrase: Secret::from(passphrase.unwrap_or_default()),
+        },
+        (None, None) => {
+            let (ssid, passphrase) = pick_network(&args, &options, &cancel).await?;
+            NetworkCredentials::Wifi { ssid, passphrase }
+        }
+    };
+    let mut request = ProvisionRequest::new(network);
+    request.session = options;
+    request.custom_data = parse_custom(&custom)?;
+    request.overall_timeout = Some(Duration::from_secs(args.timeout));
+    let outcome = provision::provision(transport(&args)?, request, listener(args.json), &cancel).await?;
+    print_outcome(&outcome, args.json);
+    Ok(())
+}
+
+fn print_outcome(outcome: &provision::ProvisionOutcome, json: bool) {
+    let custom: serde_json::Map<String, serde_json::Value> = outcome
+        .custom_responses
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(String::from_utf8_lossy(v).into_owned())))
+        .collect();
+    match &outcome.joined {
+        Joined::Wifi(info) => {
+            if json {
+                let v = serde_json::json!({
+                    "ok": true,
+                    "security": outcome.session.security.number(),
+                    "sec_patch_ver": outcome.session.sec_patch_ver,
+                    "network": "wifi",
+                    "ssid": output::display_ssid(&info.ssid),
+                    "ip4_addr": info.ip4_addr,
+                    "channel": info.channel,
+                    "bssid": hex::encode(&info.bssid),
+                    "auth_mode": format!("{:?}", info.auth_mode),
+                    "custom_responses": custom,
+                });
+                println!("{v}");
+            } else {
+                println!(
+                    "Provisioned: the device joined `{}` (IP {}, channel {}).",
+                    output::display_ssid(&info.ssid),
+                    info.ip4_addr,
+                    info.channel
+                );
+            }
+        }
+        Joined::Thread(status) => {
+            if json {
+                let v = serde_json::json!({
+                    "ok": true,
+                    "security": outcome.session.security.number(),
+                    "network": "thread",
+                    "status": format!("{status:?}"),
+                    "custom_responses": custom,
+                });
+                println!("{v}");
+            } else {
+                println!("Provisioned: the device attached to the Thread network ({status:?}).");
+            }
+        }
+    }
+}
+
+async fn scan_cmd(args: DeviceArgs) -> Result<(), Error> {
+    let options = session_options(&args)?;
+    let cancel = cancel_on_ctrl_c();
+    let session = DeviceSession::new(transport(&args)?, options);
+    let session = match listener(args.json) {
+        Some(l) if !args.json => session.with_listener(l),
+        _ => session,
+    };
+    let limit = Duration::from_secs(args.timeout);
+    let result = cancel
+        .run(async {
+            tokio::time::timeout(limit, async {
+                session.connect().await?;
+                session.scan_wifi(None).await
+            })
+            .await
+            .unwrap_or(Err(Error::Timeout { step: rainmaker_prov::error::Step::WifiScan }))
+        })
+        .await;
+    session.disconnect().await;
+    let networks = result?;
+    if args.json {
+        let list: Vec<_> = networks.iter().map(output::network_json).collect();
+        println!("{}", serde_json::json!({ "ok": true, "networks": list }));
+    } else {
+        for n in &networks {
+            println!("{:<34} ch {:>2}  {:>4} dBm  {:?}", output::display_ssid(&n.ssid), n.channel, n.rssi, n.auth);
+        }
+    }
+    Ok(())
+}
+
+fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
+    let security = match args.sec {
+        SecArg::S0 => SimSecurity::Sec0,
+        SecArg::S1 => SimSecurity::Sec1 { pop: args.pop.as_deref().map(Secret::from) },
+        SecArg::S2 | SecArg::Auto => SimSecurity::Sec2 {
+            username: args.username.clone(),
+            password: Secret::from(args.password.clone().or_else(|| args.pop.clone()).unwrap_or_else(|| "abcd1234".into())),
+            patch: match args.sec_patch_ver {
+                0 => Sec2Patch::Patch0,
+                1 => Sec2Patch::Patch1,
+                n => return Err(Error::InvalidInput(format!("--sec-patch-ver must be 0 or 1, not {n}"))),
+            },
+        },
+    };
+    let mut config = SimConfig::new(security);
+    if args.ssid.len() > 32 {
+        return Err(Error::InvalidInput("--ssid is longer than 32 bytes".into()));
+    }
+    if let Some(first) = config.access_points.first_mut() {
+        first.network.ssid = args.ssid.as_bytes().to_vec();
+        first.passphrase = Some(Secret::from(args.wifi_password.as_str()));
+    }
+    config.join_delay = Duration::from_millis(args.join_delay_ms);
+    config.exchange_latency = Duration::from_millis(args.latency_ms);
+    config.connecting_polls = args.connecting_polls;
+    config.connection_attempts = args.connection_attempts;
+    config.seed = args.seed;
+    if args.thread {
+        config.flavor = SimFlavor::NetworkProvisioning;
+    }
+    if args.no_auto_stop {
+        config.auto_stop = None;
+    }
+    Ok(config)
+}
+
+async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
+    let config = sim_config(&args)?;
+    let level = config.security.level().number();
+    let device = SimDevice::new(config);
+    let server = HttpDeviceServer::bind(args.listen, device)
+        .map_err(|e| Error::InvalidInput(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = server.local_addr();
+    println!("rainmaker-prov sim: listening on {addr} (security {level})");
+    let _ = std::io::stdout().flush();
+    let handle = server.spawn();
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn demo_cmd(sec: SecArg, json: bool) -> Result<(), Error> {
+    let pop = "abcd1234";
+    let security = match sec {
+        SecArg::S0 => SimSecurity::Sec0,
+        SecArg::S1 => SimSecurity::Sec1 { pop: Some(Secret::from(pop)) },
+        SecArg::S2 | SecArg::Auto => {
+            SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(pop), patch: Sec2Patch::Patch1 }
+        }
+    };
+    let mut config = SimConfig::new(security);
+    config.join_delay = Duration::from_millis(800);
+    let device = SimDevice::new(config);
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let server = HttpDeviceServer::bind(loopback, device.clone())
+        .map_err(|e| Error::InvalidInput(format!("cannot listen on loopback: {e}")))?;
+    let addr = server.local_addr();
+    let handle = server.spawn();
+    eprintln!("Simulated device listening on http://{addr} (SoftAP/HTTP, PoP `{pop}` as printed on its label)");
+    let transport: Arc<dyn Transport> =
+        Arc::new(HttpTransport::new(HttpConfig { host: addr.to_string(), ..HttpConfig::default() }));
+    let mut options = SessionOptions { pop: Some(Secret::from(pop)), ..SessionOptions::default() };
+    if sec == SecArg::S0 {
+        options.min_security = SecurityLevel::Sec0;
+    }
+    let cancel = cancel_on_ctrl_c();
+    eprintln!("Step 1: scan through the device");
+    let session = DeviceSession::new(transport.clone(), options.clone()).with_listener(Arc::new(StderrProgress));
+    let scanned = cancel
+        .run(async {
+            session.connect().await?;
+            session.scan_wifi(None).await
+        })
+        .await;
+    session.disconnect().await;
+    for n in scanned? {
+        eprintln!("      {:<34} ch {:>2}  {:>4} dBm  {:?}", output::display_ssid(&n.ssid), n.channel, n.rssi, n.auth);
+    }
+    eprintln!("Step 2: provision `RefPeer-Home`");
+    let mut request = ProvisionRequest::new(NetworkCredentials::Wifi {
+        ssid: b"RefPeer-Home".to_vec(),
+        passphrase: Secret::from("secretpass"),
+    });
+    request.session = options;
+    request.custom_data = vec![("custom-data".into(), b"hello from rainmaker-prov".to_vec())];
+    request.overall_timeout = Some(Duration::from_secs(60));
+    let outcome = provision::provision(transport, request, Some(Arc::new(StderrProgress)), &cancel).await;
+    handle.shutdown().await;
+    let outcome = outcome?;
+    print_outcome(&outcome, json);
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! `rainmaker-prov`: provision ESP-IDF / ESP RainMaker devices from a terminal, or simulate one.
+//!
+//! Exit codes are a stable interface for scripts: 0 success, 2 usage or invalid input, 3 wrong
+//! PoP / SRP credentials (or a device that fails to prove them), 4 Wi-Fi authentication failed,
+//! 5 network not found, 6 timeout, 7 device unreachable or disconnected, 8 protocol error,
+//! 9 security below the accepted minimum, 130 cancelled.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program talks on stdout/stderr
+
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Provision ESP-IDF and ESP RainMaker devices, or run a simulated device.
+#[derive(Debug, Parser)]
+#[command(name = "rainmaker-prov", version, about)]
+struct Cli {
+    /// Log protocol steps to stderr (-v info, -vv debug). Secrets are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Transports the command line can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TransportArg {
+    /// SoftAP + HTTP.
+    Softap,
+}
+
+/// Security selection on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SecArg {
+    /// Detect from the device's `proto-ver` answer.
+    Auto,
+    /// Security 0 (no encryption; needs --min-sec 0).
+    #[value(name = "0")]
+    S0,
+    /// Security 1 (X25519 + PoP + AES-CTR).
+    #[value(name = "1")]
+    S1,
+    /// Security 2 (SRP6a + AES-GCM).
+    #[value(name = "2")]
+    S2,
+}
+
+/// Options shared by the commands that talk to a device.
+#[derive(Debug, Args)]
+struct DeviceArgs {
+    /// Transport to the device.
+    #[arg(long, value_enum, default_value = "softap")]
+    transport: TransportArg,
+    /// Device address (host:port) for SoftAP.
+    #[arg(long, default_value = "192.168.4.1:80")]
+    host: String,
+    /// Security scheme.
+    #[arg(long, value_enum, default_value = "auto")]
+    sec: SecArg,
+    /// Lowest security accepted (0, 1 or 2). Security 0 is refused unless this is 0.
+    #[arg(long, default_value_t = 1)]
+    min_sec: u8,
+    /// Proof of possession (security 1) / password (security 2).
+    #[arg(long, env = "RAINMAKER_PROV_POP", hide_env_values = true)]
+    pop: Option<String>,
+    /// SRP username for security 2 (default `wifiprov`).
+    #[arg(long)]
+    sec2_username: Option<String>,
+    /// SRP password for security 2 (default: the PoP).
+    #[arg(long, env = "RAINMAKER_PROV_SEC2_PASSWORD", hide_env_values = true)]
+    sec2_password: Option<String>,
+    /// The device's QR code payload (JSON or `NP:` form); supplies PoP and username.
+    #[arg(long)]
+    qrcode: Option<String>,
+    /// Overall time limit in seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Print one JSON object with the outcome on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Provision a device onto a Wi-Fi (or Thread) network.
+    Provision {
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// Wi-Fi SSID. Without it, a scan is shown to pick from (needs a terminal).
+        #[arg(long)]
+        ssid: Option<String>,
+        /// Wi-Fi passphrase (prompted when a network is picked interactively).
+        #[arg(long, env = "RAINMAKER_PROV_PASSPHRASE", hide_env_values = true)]
+        passphrase: Option<String>,
+        /// Thread Active Operational Dataset as hex (instead of Wi-Fi).
+        #[arg(long, conflicts_with_all = ["ssid", "passphrase"])]
+        thread_dataset: Option<String>,
+        /// Send data to a custom endpoint before the credentials: ENDPOINT=TEXT (repeatable).
+        #[arg(long = "custom-data", value_name = "ENDPOINT=TEXT")]
+        custom_data: Vec<String>,
+    },
+    /// Scan for Wi-Fi networks through a device.
+    Scan {
+        #[command(flatten)]
+        device: DeviceArgs,
+    },
+    /// Run a simulated device until interrupted.
+    Sim(commands::SimArgs),
+    /// Start a simulated device in-process and provision it, showing every step.
+    Demo {
+        /// Security scheme of the simulated device.
+        #[arg(long, value_enum, default_value = "2")]
+        sec: SecArg,
+        /// Print one JSON object with the outcome.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    output::init_logger(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(commands::run(cli));
+    ExitCode::from(code)
+}

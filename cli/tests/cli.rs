@@ -1,0 +1,203 @@
+//! The `rainmaker-prov` command as scripts use it: the simulator, provisioning, scanning, JSON
+//! output and every documented exit code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_rainmaker-prov");
+
+/// A `rainmaker-prov sim` process, killed on drop.
+struct Sim {
+    child: Child,
+    addr: String,
+}
+
+impl Sim {
+    fn start(args: &[&str]) -> Sim {
+        let delay: &[&str] = if args.contains(&"--join-delay-ms") { &[] } else { &["--join-delay-ms", "50"] };
+        let mut child = Command::new(BIN)
+            .args(["sim", "--transport", "softap", "--listen", "127.0.0.1:0"])
+            .args(delay)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line
+            .split_whitespace()
+            .find(|w| w.starts_with("127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        Sim { child, addr }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn provision(sim_addr: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["provision", "--transport", "softap", "--host", sim_addr, "--json"];
+    if !extra.contains(&"--timeout") {
+        args.extend(["--timeout", "20"]);
+    }
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}): {text:?}"))
+}
+
+#[test]
+fn provisions_the_simulator_for_every_scheme() {
+    for (sim_args, prov_args) in [
+        (vec!["--sec", "0"], vec!["--min-sec", "0"]),
+        (vec!["--sec", "1", "--pop", "abcd1234"], vec!["--pop", "abcd1234"]),
+        (vec!["--sec", "2", "--pop", "abcd1234", "--sec-patch-ver", "0"], vec!["--pop", "abcd1234"]),
+        (vec!["--sec", "2", "--pop", "abcd1234"], vec!["--pop", "abcd1234"]),
+    ] {
+        let sim = Sim::start(&sim_args);
+        let mut args = prov_args.clone();
+        args.extend(["--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--custom-data", "custom-data=hi"]);
+        let out = provision(&sim.addr, &args);
+        assert_eq!(out.status.code(), Some(0), "{sim_args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let v = json_of(&out);
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["ssid"], "RefPeer-Home");
+        assert_eq!(v["custom_responses"]["custom-data"], "hi");
+    }
+}
+
+#[test]
+fn qr_code_gives_the_pop_and_username() {
+    let sim = Sim::start(&["--sec", "2", "--pop", "abcd1234", "--username", "threadprov"]);
+    let qr = r#"{"ver":"v1","name":"PROV_1A2B3C","username":"threadprov","pop":"abcd1234","transport":"softap"}"#;
+    let out = provision(&sim.addr, &["--qrcode", qr, "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["security"], 2);
+}
+
+#[test]
+fn scan_lists_the_networks_as_json() {
+    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    let out = run(&["scan", "--transport", "softap", "--host", &sim.addr, "--pop", "abcd1234", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    let nets = v["networks"].as_array().unwrap();
+    assert_eq!(nets.len(), 16);
+    assert_eq!(nets[0]["ssid"], "RefPeer-Home");
+}
+
+#[test]
+fn exit_code_2_for_usage_errors() {
+    assert_eq!(run(&["provision", "--no-such-flag"]).status.code(), Some(2));
+    assert_eq!(run(&["provision", "--min-sec", "7", "--ssid", "x", "--host", "127.0.0.1:9"]).status.code(), Some(2));
+    // No SSID and no terminal to pick from.
+    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    assert_eq!(provision(&sim.addr, &["--pop", "abcd1234"]).status.code(), Some(2));
+}
+
+#[test]
+fn exit_code_3_for_a_wrong_pop_without_echoing_it() {
+    for sec in ["1", "2"] {
+        let sim = Sim::start(&["--sec", sec, "--pop", "abcd1234"]);
+        let out = provision(&sim.addr, &["--pop", "WRONGPOP99", "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
+        assert_eq!(out.status.code(), Some(3), "sec {sec}");
+        assert_eq!(json_of(&out)["error"], "wrong_credentials");
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!all.contains("WRONGPOP99") && !all.contains("secretpass"), "secret leaked: {all}");
+    }
+}
+
+#[test]
+fn exit_code_4_for_a_wrong_wifi_passphrase() {
+    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    let out = provision(&sim.addr, &["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "badpassphrase"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(json_of(&out)["error"], "wifi_auth_failed");
+}
+
+#[test]
+fn exit_code_5_for_an_unknown_network() {
+    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    let out = provision(&sim.addr, &["--pop", "abcd1234", "--ssid", "Nowhere", "--passphrase", "whatever1"]);
+    assert_eq!(out.status.code(), Some(5));
+}
+
+#[test]
+fn exit_code_6_for_a_timeout() {
+    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234", "--join-delay-ms", "60000"]);
+    let out = provision(&sim.addr, &["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--timeout", "2"]);
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn exit_code_7_for_an_unreachable_device() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = provision(&format!("127.0.0.1:{port}"), &["--pop", "x", "--ssid", "a", "--passphrase", "b"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(json_of(&out)["error"], "unreachable");
+}
+
+#[test]
+fn exit_code_8_for_a_device_that_speaks_nonsense() {
+    // An HTTP server that answers every request with garbage bytes.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            loop {
+                let mut buf = [0u8; 4096];
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let body = b"\xff\xff\xff\xff garbage";
+                        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n", body.len());
+                        if stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    let out = provision(&addr, &["--pop", "abcd1234", "--ssid", "a", "--passphrase", "b"]);
+    assert_eq!(out.status.code(), Some(8), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["error"], "protocol_error");
+}
+
+#[test]
+fn exit_code_9_for_security_below_the_minimum() {
+    let sim = Sim::start(&["--sec", "0"]);
+    let out = provision(&sim.addr, &["--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
+    assert_eq!(out.status.code(), Some(9));
+    assert_eq!(json_of(&out)["error"], "security_below_minimum");
+}
+
+#[test]
+fn demo_runs_the_main_job_on_the_builtin_simulator() {
+    let out = run(&["demo", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["security"], 2);
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("secure session established"), "{progress}");
+    assert!(progress.contains("device connected"), "{progress}");
+}

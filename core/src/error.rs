@@ -1,0 +1,187 @@
+//! The public error of the core: one actionable variant per thing an app can branch on.
+
+use crate::endpoints::EndpointError;
+use crate::security::{SecurityError, SecurityLevel};
+use crate::transport::TransportError;
+
+/// A step of a provisioning flow; errors name the step they happened in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Step {
+    /// Reading `proto-ver` (version and capabilities).
+    ReadCapabilities,
+    /// The `prov-session` security handshake.
+    Handshake,
+    /// A Wi-Fi scan on `prov-scan`.
+    WifiScan,
+    /// A Thread scan on `prov-scan`.
+    ThreadScan,
+    /// Sending network credentials (`prov-config` set).
+    SendCredentials,
+    /// Applying the credentials (`prov-config` apply).
+    ApplyCredentials,
+    /// Polling the connection status (`prov-config` get-status).
+    ConnectionStatus,
+    /// `prov-ctrl` reset or reprovision.
+    Control,
+    /// A custom endpoint, by name.
+    Custom(String),
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::ReadCapabilities => f.write_str("reading capabilities (proto-ver)"),
+            Step::Handshake => f.write_str("security handshake (prov-session)"),
+            Step::WifiScan => f.write_str("Wi-Fi scan (prov-scan)"),
+            Step::ThreadScan => f.write_str("Thread scan (prov-scan)"),
+            Step::SendCredentials => f.write_str("sending credentials (prov-config)"),
+            Step::ApplyCredentials => f.write_str("applying credentials (prov-config)"),
+            Step::ConnectionStatus => f.write_str("connection status (prov-config)"),
+            Step::Control => f.write_str("provisioning control (prov-ctrl)"),
+            Step::Custom(name) => write!(f, "custom endpoint `{name}`"),
+        }
+    }
+}
+
+/// Everything that can go wrong talking to a device. Messages name the step and never contain a
+/// secret (PoP, password, passphrase, key).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The device rejected our proof of possession or SRP username/password.
+    #[error("the device rejected the proof of possession or the SRP credentials")]
+    WrongCredentials,
+    /// The device could not prove that it knows the PoP/password: possibly an impostor.
+    #[error("the device failed to prove it knows the PoP/password (possible impostor)")]
+    DeviceProofMismatch,
+    /// The device offers less security than the caller accepts.
+    #[error("the device offers security {offered:?}, below the accepted minimum {minimum:?}")]
+    SecurityBelowMinimum {
+        /// What the device advertised.
+        offered: SecurityLevel,
+        /// What the caller required.
+        minimum: SecurityLevel,
+    },
+    /// A step did not complete in time.
+    #[error("timed out during {step}")]
+    Timeout {
+        /// The step that timed out.
+        step: Step,
+    },
+    /// The device could not be reached at all.
+    #[error("device unreachable during {step}: {detail}")]
+    Unreachable {
+        /// The step.
+        step: Step,
+        /// Transport detail (no secrets).
+        detail: String,
+    },
+    /// The link dropped, or the device closed it without answering.
+    #[error("device disconnected during {step}: {detail}")]
+    Disconnected {
+        /// The step.
+        step: Step,
+        /// Transport detail.
+        detail: String,
+    },
+    /// The device is missing an endpoint that this step needs.
+    #[error("the device has no `{endpoint}` endpoint ({step})")]
+    EndpointNotFound {
+        /// The step.
+        step: Step,
+        /// The endpoint name.
+        endpoint: String,
+    },
+    /// The device could not join the Wi-Fi network: wrong passphrase.
+    #[error("Wi-Fi authentication failed (wrong passphrase?)")]
+    WifiAuthFailed,
+    /// The device could not find the Wi-Fi network.
+    #[error("Wi-Fi network not found")]
+    WifiNetworkNotFound,
+    /// The device could not join Wi-Fi for a reason it reported as a raw code.
+    #[error("Wi-Fi connection failed (reason code {0})")]
+    WifiFailed(i32),
+    /// The device could not attach to the Thread network.
+    #[error("Thread attach failed: {0}")]
+    ThreadAttachFailed(String),
+    /// The device stopped answering after the credentials were applied: it may or may not have
+    /// joined the network.
+    #[error("outcome unknown: the device stopped answering during {step} after the credentials were applied")]
+    OutcomeUnknown {
+        /// The step.
+        step: Step,
+    },
+    /// The device reported a non-success status.
+    #[error("the device reported status {status} during {step}")]
+    DeviceStatus {
+        /// The step.
+        step: Step,
+        /// The status name or code.
+        status: String,
+    },
+    /// A message from the device could not be understood.
+    #[error("protocol error during {step}: {detail}")]
+    Protocol {
+        /// The step.
+        step: Step,
+        /// What was wrong (no secrets).
+        detail: String,
+    },
+    /// A transport implemented by the host application reported an error.
+    #[error("transport error during {step}: {detail}")]
+    Transport {
+        /// The step.
+        step: Step,
+        /// The application's message.
+        detail: String,
+    },
+    /// The caller's input cannot be used (SSID too long, missing PoP, bad QR payload, ...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The operation was cancelled by the caller.
+    #[error("cancelled")]
+    Cancelled,
+    /// No security session is established yet (call `connect` first).
+    #[error("not connected: call connect() first")]
+    NotConnected,
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Maps a transport failure in `step` to the public error.
+    pub fn from_transport(step: Step, err: TransportError) -> Self {
+        match err {
+            TransportError::Unreachable(detail) => Error::Unreachable { step, detail },
+            TransportError::ClosedWithoutResponse => Error::Disconnected {
+                step,
+                detail: "the device closed the connection without a response".into(),
+            },
+            TransportError::Disconnected(detail) => Error::Disconnected { step, detail },
+            TransportError::Timeout(_) => Error::Timeout { step },
+            TransportError::EndpointNotFound(endpoint) => Error::EndpointNotFound { step, endpoint },
+            TransportError::Foreign(detail) => Error::Transport { step, detail },
+            other => Error::Disconnected { step, detail: other.to_string() },
+        }
+    }
+
+    /// Maps a security failure in `step` to the public error.
+    pub fn from_security(step: Step, err: SecurityError) -> Self {
+        match err {
+            SecurityError::WrongCredentials => Error::WrongCredentials,
+            SecurityError::DeviceProofMismatch => Error::DeviceProofMismatch,
+            other => Error::Protocol { step, detail: other.to_string() },
+        }
+    }
+
+    /// Maps an endpoint codec failure in `step` to the public error.
+    pub fn from_endpoint(step: Step, err: EndpointError) -> Self {
+        match err {
+            EndpointError::InvalidArgument(detail) => Error::InvalidInput(detail),
+            EndpointError::DeviceStatus { .. } => Error::DeviceStatus { step, status: err.to_string() },
+            other => Error::Protocol { step, detail: other.to_string() },
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The high-level provisioning flow (what Espressif's `provision_device` does), bounded and typed.
+//!
+//! Order (PROTOCOL.md 6.1): capabilities -> security handshake -> custom endpoints (before the
+//! device can tear provisioning down) -> credentials -> apply -> bounded status polling; on a
+//! Wi-Fi failure the device is reset so the caller can retry with other credentials.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::endpoints::{qr::QrPayload, thread, wifi};
+use crate::error::{Error, Result};
+use crate::events::{CancelToken, NoProgress, ProgressListener};
+use crate::security::Secret;
+use crate::session::{DeviceSession, PollOptions, SessionInfo, SessionOptions};
+use crate::transport::Transport;
+
+/// The network the device should join.
+#[derive(Debug, Clone)]
+pub enum NetworkCredentials {
+    /// A Wi-Fi network.
+    Wifi {
+        /// SSID bytes (at most 32; not necessarily UTF-8).
+        ssid: Vec<u8>,
+        /// Passphrase (at most 63 bytes; empty for an open network).
+        passphrase: Secret,
+    },
+    /// A Thread network, as an Active Operational Dataset (TLV bytes, at most 254).
+    Thread {
+        /// The dataset (holds the network key).
+        dataset: Secret,
+    },
+}
+
+/// Everything one provisioning run needs.
+#[derive(Debug, Clone)]
+pub struct ProvisionRequest {
+    /// Security choice, minimum, PoP / SRP credentials, exchange timeout.
+    pub session: SessionOptions,
+    /// The network to join.
+    pub network: NetworkCredentials,
+    /// Data for custom endpoints, sent after the handshake and before the credentials.
+    pub custom_data: Vec<(String, Vec<u8>)>,
+    /// Status polling after apply.
+    pub poll: PollOptions,
+    /// Bound on the whole run (`None`: only the per-step bounds apply).
+    pub overall_timeout: Option<Duration>,
+}
+
+impl ProvisionRequest {
+    /// A request with default options for joining `network`.
+    pub fn new(network: NetworkCredentials) -> Self {
+        Self {
+            session: SessionOptions::default(),
+            network,
+            custom_data: Vec::new(),
+            poll: PollOptions::default(),
+            overall_timeout: None,
+        }
+    }
+}
+
+impl SessionOptions {
+    /// Fills PoP and SRP username from a QR payload (PROTOCOL.md 9): `pop` is the security 1 PoP
+    /// and the security 2 password; `username` the SRP username.
+    pub fn apply_qr(&mut self, qr: &QrPayload) {
+        if let Some(pop) = &qr.pop {
+            self.pop = Some(Secret::from(pop.as_str()));
+        }
+        if let Some(user) = &qr.username {
+            self.sec2_username = Some(user.clone());
+        }
+    }
+}
+
+/// How the device ended up connected.
+#[derive(Debug, Clone)]
+pub enum Joined {
+    /// Wi-Fi, with what the device reported.
+    Wifi(wifi::WifiConnectedInfo),
+    /// Thread, with what the device reported.
+    Thread(thread::ThreadStatus),
+}
+
+/// The result of a successful run.
+#[derive(Debug, Clone)]
+pub struct ProvisionOutcome {
+    /// Capabilities and security of the device.
+    pub session: SessionInfo,
+    /// The joined network.
+    pub joined: Joined,
+    /// The device's answers from the custom endpoints, in request order.
+    pub custom_responses: Vec<(String, Vec<u8>)>,
+}
+
+/// Runs the whole flow on `transport`. Cancelling `cancel` stops it at the next await point
+/// with [`Error::Cancelled`]; the transport is disconnected at the end either way.
+pub async fn provision(
+    transport: Arc<dyn Transport>,
+    request: ProvisionRequest,
+    listener: Option<Arc<dyn ProgressListener>>,
+    cancel: &CancelToken,
+) -> Result<ProvisionOutcome> {
+    let session = DeviceSession::new(transport, request.session.clone())
+        .with_listener(listener.unwrap_or_else(|| Arc::new(NoProgress)));
+    let flow = run(&session, &request);
+    let result = match request.overall_timeout {
+        Some(limit) => cancel
+            .run(async {
+                tokio::time::timeout(limit, flow).await.unwrap_or(Err(Error::Timeout {
+                    step: crate::error::Step::ConnectionStatus,
+                }))
+            })
+            .await,
+        None => cancel.run(flow).await,
+    };
+    session.disconnect().await;
+    result
+}
+
+async fn run(session: &DeviceSession, request: &ProvisionRequest) -> Result<ProvisionOutcome> {
+    let info = session.connect().await?;
+    let mut custom_responses = Vec::with_capacity(request.custom_data.len());
+    for (endpoint, data) in &request.custom_data {
+        let answer = session.send_custom(endpoint, data).await?;
+        custom_responses.push((endpoint.clone(), answer));
+    }
+    let joined = match &request.network {
+        NetworkCredentials::Wifi { ssid, passphrase } => {
+            Joined::Wifi(session.provision_wifi(ssid, passphrase.expose(), request.poll).await?)
+        }
+        NetworkCredentials::Thread { dataset } => {
+            Joined::Thread(session.provision_thread(dataset.expose(), request.poll).await?)
+        }
+    };
+    Ok(ProvisionOutcome { session: info, joined, custom_responses })
+}

@@ -1,0 +1,316 @@
+//! Security 2: SRP-6a (3072-bit, SHA-512) + AES-256-GCM (PROTOCOL.md §4.3).
+//!
+//! Holds the phone-side typestates ([`client_start`] → [`ClientAwaitResp0`] →
+//! [`ClientAwaitResp1`] → [`SessionCipher`]) and the device-side ones ([`DeviceAwaitCmd0`] →
+//! [`DeviceAwaitCmd1`] → [`SessionCipher`]). Each step consumes its state. The arithmetic is in
+//! [`super::srp`].
+
+use std::fmt;
+
+use rainmaker_prov_proto::protocomm::{
+    S2SessionCmd0, S2SessionCmd1, S2SessionResp0, S2SessionResp1, Sec2MsgType, Sec2Payload, Status,
+    sec2_payload::Payload, session_data::Proto,
+};
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::cipher::SessionCipher;
+use super::codec;
+use super::error::SecurityError;
+use super::secret::Secret;
+use super::srp::{self, EXPONENT_LEN, HASH_LEN, N_LEN};
+use super::{Sec2Patch, SecurityLevel};
+
+/// Length of the 8-byte session id of the patch-1 nonce.
+pub const SESSION_ID_LEN: usize = 8;
+
+fn encode(msg: Sec2MsgType, payload: Payload) -> Vec<u8> {
+    codec::encode(Proto::Sec2(Sec2Payload {
+        msg: msg as i32,
+        payload: Some(payload),
+    }))
+}
+
+fn decode(bytes: &[u8]) -> Result<Sec2Payload, SecurityError> {
+    match codec::decode(bytes, SecurityLevel::Sec2)? {
+        Proto::Sec2(p) => Ok(p),
+        _ => Err(SecurityError::UnexpectedMessage),
+    }
+}
+
+/// The first 32 bytes of K: the AES-256-GCM key.
+fn aes_key(session_key: &[u8; HASH_LEN]) -> Zeroizing<[u8; 32]> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    key.copy_from_slice(&session_key[..32]);
+    key
+}
+
+// ---------------------------------------------------------------- phone side
+
+/// Phone side: Command0 sent, waiting for Response0.
+pub struct ClientAwaitResp0 {
+    username: Vec<u8>,
+    inner: Zeroizing<[u8; HASH_LEN]>,
+    stripped: bool,
+    a: Zeroizing<[u8; EXPONENT_LEN]>,
+    a_pub: Box<[u8; N_LEN]>,
+}
+
+/// Phone side: draws `a` (32 random bytes, top bit forced to 1), computes A (sent padded to 384
+/// bytes) and builds Command0. With `stripped`, x is computed over the inner digest without its
+/// leading zero bytes, matching verifiers made by esp_prov's Python generator (§4.3.2 hazard 1).
+pub fn client_start(
+    username: &str,
+    password: &Secret,
+    stripped: bool,
+    rng: &mut impl CryptoRng,
+) -> Result<(ClientAwaitResp0, Vec<u8>), SecurityError> {
+    if username.is_empty() {
+        return Err(SecurityError::InvalidArgument(
+            "the SRP username must not be empty".into(),
+        ));
+    }
+    let mut a = Zeroizing::new([0u8; EXPONENT_LEN]);
+    rng.fill_bytes(&mut a[..]);
+    a[0] |= 0x80;
+    let a_pub = Box::new(srp::client_public(&a));
+    let request = encode(
+        Sec2MsgType::S2SessionCommand0,
+        Payload::Sc0(S2SessionCmd0 {
+            client_username: username.as_bytes().to_vec(),
+            client_pubkey: a_pub.to_vec(),
+        }),
+    );
+    let state = ClientAwaitResp0 {
+        username: username.as_bytes().to_vec(),
+        inner: srp::inner_hash(username.as_bytes(), password.expose()),
+        stripped,
+        a,
+        a_pub,
+    };
+    Ok((state, request))
+}
+
+impl ClientAwaitResp0 {
+    /// Handles Response0 (B and salt): computes u, x, S, K, M1 and the expected M2, builds
+    /// Command1 (`client_proof` = M1). Rejects `B mod N = 0` and `u = 0`.
+    pub fn on_response0(self, response: &[u8]) -> Result<(ClientAwaitResp1, Vec<u8>), SecurityError> {
+        let payload = decode(response)?;
+        let resp = match payload.payload {
+            Some(Payload::Sr0(r)) if payload.msg == Sec2MsgType::S2SessionResponse0 as i32 => r,
+            _ => return Err(SecurityError::UnexpectedMessage),
+        };
+        if resp.status != Status::Success as i32 {
+            return Err(SecurityError::DeviceRejectedStep(1));
+        }
+        let b_pub = resp.device_pubkey;
+        if b_pub.is_empty() || b_pub.len() > N_LEN {
+            return Err(SecurityError::Malformed(format!(
+                "device_pubkey of {} bytes",
+                b_pub.len()
+            )));
+        }
+        let salt = resp.device_salt;
+        if salt.is_empty() {
+            return Err(SecurityError::Malformed("empty device_salt".into()));
+        }
+        let u = srp::compute_u(&self.a_pub[..], &b_pub)?;
+        let x = srp::compute_x(&salt, &self.inner, self.stripped);
+        let s = srp::client_premaster(&b_pub, &x, &self.a, &u)?;
+        let k = srp::session_key(&s);
+        let m1 = srp::client_proof(&self.username, &salt, &self.a_pub[..], &b_pub, &k);
+        let m2 = srp::device_proof(&self.a_pub[..], &m1, &k);
+        let request = encode(
+            Sec2MsgType::S2SessionCommand1,
+            Payload::Sc1(S2SessionCmd1 {
+                client_proof: m1.to_vec(),
+            }),
+        );
+        Ok((
+            ClientAwaitResp1 {
+                expected_m2: m2,
+                key: aes_key(&k),
+            },
+            request,
+        ))
+    }
+}
+
+impl fmt::Debug for ClientAwaitResp0 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("sec2::ClientAwaitResp0")
+            .field("username", &String::from_utf8_lossy(&self.username))
+            .field("stripped", &self.stripped)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Phone side: Command1 sent, waiting for Response1.
+pub struct ClientAwaitResp1 {
+    expected_m2: [u8; HASH_LEN],
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl ClientAwaitResp1 {
+    /// Handles Response1: verifies the device proof M2 (constant time) and sets up AES-GCM with
+    /// the nonce mode given by the `device_nonce` length (12: patch 1, 16: patch 0).
+    pub fn on_response1(self, response: &[u8]) -> Result<SessionCipher, SecurityError> {
+        let payload = decode(response)?;
+        let resp = match payload.payload {
+            Some(Payload::Sr1(r)) if payload.msg == Sec2MsgType::S2SessionResponse1 as i32 => r,
+            _ => return Err(SecurityError::UnexpectedMessage),
+        };
+        if resp.status != Status::Success as i32 {
+            return Err(SecurityError::WrongCredentials);
+        }
+        let proof: [u8; HASH_LEN] = codec::fixed(&resp.device_proof, "device_proof")?;
+        if !bool::from(proof.ct_eq(&self.expected_m2)) {
+            return Err(SecurityError::DeviceProofMismatch);
+        }
+        SessionCipher::gcm(&self.key, &resp.device_nonce)
+    }
+}
+
+impl fmt::Debug for ClientAwaitResp1 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("sec2::ClientAwaitResp1").finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------- device side
+
+/// Device side: waiting for Command0.
+#[derive(Clone)]
+pub struct DeviceAwaitCmd0 {
+    salt: Vec<u8>,
+    verifier: Vec<u8>,
+    patch: Sec2Patch,
+}
+
+impl DeviceAwaitCmd0 {
+    /// A fresh device-side security 2 session with the provisioned salt and verifier.
+    pub fn new(salt: &[u8], verifier: &[u8], patch: Sec2Patch) -> Self {
+        Self {
+            salt: salt.to_vec(),
+            verifier: verifier.to_vec(),
+            patch,
+        }
+    }
+
+    /// Handles Command0 (username, A of exactly 384 bytes): rejects `A mod N = 0` and `u = 0`,
+    /// draws b (32 bytes), computes B (sent minimal), u, S, K, the expected M1 and M2, and builds
+    /// Response0 (B, salt).
+    pub fn on_command0(
+        self,
+        request: &[u8],
+        rng: &mut impl CryptoRng,
+    ) -> Result<(DeviceAwaitCmd1, Vec<u8>), SecurityError> {
+        let payload = decode(request)?;
+        let cmd = match payload.payload {
+            Some(Payload::Sc0(c)) if payload.msg == Sec2MsgType::S2SessionCommand0 as i32 => c,
+            _ => return Err(SecurityError::UnexpectedMessage),
+        };
+        if cmd.client_username.is_empty() {
+            return Err(SecurityError::Malformed("empty client_username".into()));
+        }
+        let a_pub: [u8; N_LEN] = codec::fixed(&cmd.client_pubkey, "client_pubkey")?;
+        if srp::is_zero_mod_n(&a_pub)? {
+            return Err(SecurityError::InvalidPeerValue);
+        }
+        let mut b = Zeroizing::new([0u8; EXPONENT_LEN]);
+        rng.fill_bytes(&mut b[..]);
+        let b_pub = srp::device_public(&b, &self.verifier)?;
+        let u = srp::compute_u(&a_pub, &b_pub)?;
+        let s = srp::device_premaster(&a_pub, &self.verifier, &u, &b)?;
+        let k = srp::session_key(&s);
+        let m1 = srp::client_proof(&cmd.client_username, &self.salt, &a_pub, &b_pub, &k);
+        let m2 = srp::device_proof(&a_pub, &m1, &k);
+        let response = encode(
+            Sec2MsgType::S2SessionResponse0,
+            Payload::Sr0(S2SessionResp0 {
+                status: Status::Success as i32,
+                device_pubkey: b_pub,
+                device_salt: self.salt.clone(),
+            }),
+        );
+        Ok((
+            DeviceAwaitCmd1 {
+                expected_m1: m1,
+                m2,
+                key: aes_key(&k),
+                patch: self.patch,
+            },
+            response,
+        ))
+    }
+}
+
+impl fmt::Debug for DeviceAwaitCmd0 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("sec2::DeviceAwaitCmd0")
+            .field("patch", &self.patch)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Device side: Response0 sent, waiting for Command1.
+pub struct DeviceAwaitCmd1 {
+    expected_m1: [u8; HASH_LEN],
+    m2: [u8; HASH_LEN],
+    key: Zeroizing<[u8; 32]>,
+    patch: Sec2Patch,
+}
+
+impl DeviceAwaitCmd1 {
+    /// Handles Command1: verifies M1 (64 bytes, constant time; mismatch =
+    /// [`SecurityError::WrongCredentials`]), draws the nonce material (patch 1: 8-byte session id,
+    /// nonce = id || 00000001; patch 0: 16 random bytes) and builds Response1 (M2, nonce).
+    pub fn on_command1(
+        self,
+        request: &[u8],
+        rng: &mut impl CryptoRng,
+    ) -> Result<(SessionCipher, Vec<u8>), SecurityError> {
+        let payload = decode(request)?;
+        let cmd = match payload.payload {
+            Some(Payload::Sc1(c)) if payload.msg == Sec2MsgType::S2SessionCommand1 as i32 => c,
+            _ => return Err(SecurityError::UnexpectedMessage),
+        };
+        let proof: [u8; HASH_LEN] = codec::fixed(&cmd.client_proof, "client_proof")?;
+        if !bool::from(proof.ct_eq(&self.expected_m1)) {
+            log::warn!("security 2: client proof mismatch (wrong username or password?)");
+            return Err(SecurityError::WrongCredentials);
+        }
+        let nonce = match self.patch {
+            Sec2Patch::Patch1 => {
+                let mut nonce = vec![0u8; SESSION_ID_LEN + 4];
+                rng.fill_bytes(&mut nonce[..SESSION_ID_LEN]);
+                nonce[SESSION_ID_LEN..].copy_from_slice(&1u32.to_be_bytes());
+                nonce
+            }
+            Sec2Patch::Patch0 => {
+                let mut nonce = vec![0u8; 16];
+                rng.fill_bytes(&mut nonce);
+                nonce
+            }
+        };
+        let cipher = SessionCipher::gcm(&self.key, &nonce)?;
+        let response = encode(
+            Sec2MsgType::S2SessionResponse1,
+            Payload::Sr1(S2SessionResp1 {
+                status: Status::Success as i32,
+                device_proof: self.m2.to_vec(),
+                device_nonce: nonce,
+            }),
+        );
+        Ok((cipher, response))
+    }
+}
+
+impl fmt::Debug for DeviceAwaitCmd1 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("sec2::DeviceAwaitCmd1")
+            .field("patch", &self.patch)
+            .finish_non_exhaustive()
+    }
+}

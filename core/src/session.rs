@@ -1,0 +1,551 @@
+//! One device, one security session: capabilities, handshake and every provisioning endpoint.
+//!
+//! [`DeviceSession`] is the orchestration layer over a [`Transport`]: it runs the pure endpoint
+//! codecs and the session cipher, bounds every exchange with a timeout, never has two requests in
+//! flight, and maps every failure to a typed [`Error`] naming the step.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use zeroize::Zeroizing;
+
+use crate::endpoints::{self, proto_ver, thread, wifi};
+use crate::error::{Error, Result, Step};
+use crate::events::{NoProgress, ProgressEvent, ProgressListener};
+use crate::security::{
+    self, ClientHandshake, ClientStep, Credentials, Secret, SecurityError, SecurityLevel, SessionCipher,
+};
+use crate::transport::{Transport, TransportError, TransportKind};
+
+/// SRP username used when the caller and the QR code give none (ESP-IDF and RainMaker default).
+pub const DEFAULT_SEC2_USERNAME: &str = "wifiprov";
+
+/// Which security scheme to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecurityChoice {
+    /// Read it from `proto-ver` (PROTOCOL.md 7.3).
+    #[default]
+    Auto,
+    /// Use this scheme whatever the device says.
+    Fixed(SecurityLevel),
+}
+
+/// How a [`DeviceSession`] authenticates and how long it waits.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Security scheme selection.
+    pub security: SecurityChoice,
+    /// The weakest scheme the caller accepts; a device offering less is refused with
+    /// [`Error::SecurityBelowMinimum`]. Default: security 1 (security 0 must be allowed explicitly).
+    pub min_security: SecurityLevel,
+    /// Proof of possession (security 1) or, when no SRP password is given, the SRP password
+    /// (security 2).
+    pub pop: Option<Secret>,
+    /// SRP username (security 2); default [`DEFAULT_SEC2_USERNAME`].
+    pub sec2_username: Option<String>,
+    /// SRP password (security 2); defaults to the PoP.
+    pub sec2_password: Option<Secret>,
+    /// Upper bound for one request/response exchange (a blocking Wi-Fi scan can take seconds).
+    pub exchange_timeout: Duration,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            security: SecurityChoice::Auto,
+            min_security: SecurityLevel::Sec1,
+            pop: None,
+            sec2_username: None,
+            sec2_password: None,
+            exchange_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How status polling after apply behaves: bounded, with an interval that starts short and grows.
+#[derive(Debug, Clone, Copy)]
+pub struct PollOptions {
+    /// Give up (with [`Error::Timeout`]) when the device is still connecting after this long.
+    pub deadline: Duration,
+    /// First pause between two status requests.
+    pub initial_interval: Duration,
+    /// Longest pause between two status requests.
+    pub max_interval: Duration,
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(90),
+            initial_interval: Duration::from_millis(250),
+            max_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What [`DeviceSession::connect`] learned about the device.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// The parsed `proto-ver` answer (or its absence).
+    pub version: proto_ver::ProtoVersion,
+    /// The scheme in use.
+    pub security: SecurityLevel,
+    /// The `sec_patch_ver` the device reported (0 when absent).
+    pub sec_patch_ver: u8,
+}
+
+struct State {
+    cipher: Option<SessionCipher>,
+    info: Option<SessionInfo>,
+}
+
+/// A provisioning session with one device over one transport.
+///
+/// Sessions are independent objects: many can run at once, each with its own transport, cipher
+/// and cookie jar.
+pub struct DeviceSession {
+    transport: Arc<dyn Transport>,
+    options: SessionOptions,
+    listener: Arc<dyn ProgressListener>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for DeviceSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceSession").field("transport", &self.transport.kind()).finish_non_exhaustive()
+    }
+}
+
+impl DeviceSession {
+    /// A session over `transport`; nothing is sent until [`DeviceSession::connect`].
+    pub fn new(transport: Arc<dyn Transport>, options: SessionOptions) -> Self {
+        Self { transport, options, listener: Arc::new(NoProgress), state: Mutex::new(State { cipher: None, info: None }) }
+    }
+
+    /// Sets the listener that receives progress events.
+    pub fn with_listener(mut self, listener: Arc<dyn ProgressListener>) -> Self {
+        self.listener = listener;
+        self
+    }
+
+    /// The transport under this session.
+    pub fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
+    }
+
+    fn emit(&self, event: ProgressEvent) {
+        self.listener.on_progress(event);
+    }
+
+    async fn raw_exchange(&self, step: &Step, endpoint: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+        let fut = self.transport.send(endpoint.to_owned(), body);
+        match tokio::time::timeout(self.options.exchange_timeout, fut).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(Error::from_transport(step.clone(), e)),
+            Err(_) => Err(Error::Timeout { step: step.clone() }),
+        }
+    }
+
+    /// Reads `proto-ver` without changing the session state.
+    pub async fn read_version(&self) -> Result<proto_ver::ProtoVersion> {
+        let step = Step::ReadCapabilities;
+        match self.raw_exchange(&step, endpoints::PROTO_VER, proto_ver::REQUEST_BODY.to_vec()).await {
+            Ok(body) => Ok(proto_ver::parse(&body)),
+            // Very old firmware has no version endpoint at all (PROTOCOL.md 7.3 step 3).
+            Err(Error::EndpointNotFound { .. }) => Ok(proto_ver::ProtoVersion::Empty),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads capabilities, picks the security scheme, enforces the minimum and runs the handshake.
+    /// Calling it again starts a fresh security session.
+    pub async fn connect(&self) -> Result<SessionInfo> {
+        let mut state = self.state.lock().await;
+        state.cipher = None;
+        state.info = None;
+        self.emit(ProgressEvent::ReadingCapabilities);
+        let version = self.read_version().await?;
+        let detected = proto_ver::detect_security(&version);
+        let level = match self.options.security {
+            SecurityChoice::Fixed(level) => level,
+            SecurityChoice::Auto => SecurityLevel::try_from(detected.sec_ver).map_err(|_| Error::Protocol {
+                step: Step::ReadCapabilities,
+                detail: format!("unsupported security version {}", detected.sec_ver),
+            })?,
+        };
+        if level < self.options.min_security {
+            return Err(Error::SecurityBelowMinimum { offered: level, minimum: self.options.min_security });
+        }
+        self.emit(ProgressEvent::SecurityChosen { level, patch: detected.sec_patch_ver });
+        let creds = self.credentials(level, detected.no_pop)?;
+        self.emit(ProgressEvent::Handshaking);
+        let cipher = match self.handshake(creds).await {
+            Err(Error::WrongCredentials) if level == SecurityLevel::Sec2 && self.stripped_retry_applies() => {
+                // Verifiers generated by Espressif's Python tool for a password whose inner hash
+                // starts with a zero byte embed a stripped x; retry once with that derivation.
+                self.emit(ProgressEvent::RetryingHandshake);
+                let creds = match self.credentials(level, detected.no_pop)? {
+                    Credentials::Sec2 { username, password } => Credentials::Sec2Stripped { username, password },
+                    other => other,
+                };
+                self.handshake(creds).await?
+            }
+            other => other?,
+        };
+        self.emit(ProgressEvent::SessionEstablished);
+        let info = SessionInfo { version, security: level, sec_patch_ver: detected.sec_patch_ver };
+        state.cipher = Some(cipher);
+        state.info = Some(info.clone());
+        Ok(info)
+    }
+
+    fn sec2_username(&self) -> String {
+        self.options.sec2_username.clone().unwrap_or_else(|| DEFAULT_SEC2_USERNAME.to_owned())
+    }
+
+    fn sec2_password(&self) -> Option<Secret> {
+        self.options.sec2_password.clone().or_else(|| self.options.pop.clone())
+    }
+
+    fn stripped_retry_applies(&self) -> bool {
+        match self.sec2_password() {
+            Some(pw) => security::sec2_inner_hash_has_leading_zero(&self.sec2_username(), pw.expose()),
+            None => false,
+        }
+    }
+
+    fn credentials(&self, level: SecurityLevel, no_pop: bool) -> Result<Credentials> {
+        Ok(match level {
+            SecurityLevel::Sec0 => Credentials::Sec0,
+            SecurityLevel::Sec1 => {
+                let pop = if no_pop { None } else { self.options.pop.clone() };
+                if pop.is_none() && !no_pop {
+                    return Err(Error::InvalidInput("this device requires a proof of possession (PoP)".into()));
+                }
+                Credentials::Sec1 { pop }
+            }
+            SecurityLevel::Sec2 => {
+                let password = self.sec2_password().ok_or_else(|| {
+                    Error::InvalidInput("security 2 needs a password (or a PoP used as the password)".into())
+                })?;
+                Credentials::Sec2 { username: self.sec2_username(), password }
+            }
+        })
+    }
+
+    async fn handshake(&self, creds: Credentials) -> Result<SessionCipher> {
+        let step = Step::Handshake;
+        let (mut hs, mut request) = {
+            let mut rng = rand::rng();
+            ClientHandshake::start(creds, &mut rng).map_err(|e| Error::from_security(step.clone(), e))?
+        };
+        loop {
+            let response = match self.raw_exchange(&step, endpoints::PROV_SESSION, request).await {
+                Ok(r) => r,
+                Err(Error::Disconnected { .. }) => {
+                    // The device failed the request: on the proof step that means it rejected our
+                    // credentials.
+                    return Err(Error::from_security(step, hs.on_rejected()));
+                }
+                Err(e) => return Err(e),
+            };
+            match hs.on_response(&response).map_err(|e| Error::from_security(step.clone(), e))? {
+                ClientStep::Send(next, req) => {
+                    hs = next;
+                    request = req;
+                }
+                ClientStep::Done(cipher) => return Ok(cipher),
+            }
+        }
+    }
+
+    /// What [`DeviceSession::connect`] found, if connected.
+    pub async fn info(&self) -> Option<SessionInfo> {
+        self.state.lock().await.info.clone()
+    }
+
+    /// Encrypts `plaintext`, sends it to `endpoint`, decrypts the answer. Any transport failure
+    /// ends the security session (the cipher state can no longer be trusted, PROTOCOL.md 12.22).
+    pub async fn exchange(&self, step: Step, endpoint: &str, plaintext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let mut state = self.state.lock().await;
+        let cipher = state.cipher.as_mut().ok_or(Error::NotConnected)?;
+        let wire = cipher.encrypt(plaintext).map_err(|e| Error::from_security(step.clone(), e))?;
+        match self.raw_exchange(&step, endpoint, wire).await {
+            Ok(resp) => {
+                let cipher = state.cipher.as_mut().ok_or(Error::NotConnected)?;
+                match cipher.decrypt(&resp) {
+                    Ok(plain) => Ok(Zeroizing::new(plain)),
+                    Err(e) => {
+                        state.cipher = None;
+                        Err(Error::from_security(step, e))
+                    }
+                }
+            }
+            Err(e) => {
+                state.cipher = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn scan_page_size(&self) -> u32 {
+        match (self.transport.kind(), self.transport.max_payload()) {
+            (TransportKind::Ble, _) => 4,
+            (_, Some(limit)) if limit <= 512 => 4,
+            (_, Some(limit)) => ((limit / 64) as u32).clamp(4, 50),
+            (_, None) => 50,
+        }
+    }
+
+    /// Default scan parameters for this transport (PROTOCOL.md 6.2).
+    pub fn default_scan_params(&self) -> wifi::ScanParams {
+        wifi::ScanParams::for_transport(self.transport.kind())
+    }
+
+    /// Scans for Wi-Fi networks and reads every result page.
+    pub async fn scan_wifi(&self, params: Option<wifi::ScanParams>) -> Result<Vec<wifi::WifiNetwork>> {
+        let step = Step::WifiScan;
+        let params = params.unwrap_or_else(|| self.default_scan_params());
+        self.emit(ProgressEvent::Scanning);
+        let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &wifi::scan_start_request(&params)).await?;
+        wifi::parse_scan_start_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+        let mut interval = Duration::from_millis(100);
+        let mut polls = 0u32;
+        let count = loop {
+            let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &wifi::scan_status_request()).await?;
+            let status = wifi::parse_scan_status_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+            if status.finished {
+                break status.count;
+            }
+            polls += 1;
+            if polls > 200 {
+                return Err(Error::Timeout { step });
+            }
+            tokio::time::sleep(interval).await;
+            interval = (interval * 3 / 2).min(Duration::from_secs(1));
+        };
+        let page = self.scan_page_size();
+        let mut networks = Vec::with_capacity(count as usize);
+        let mut start = 0u32;
+        while start < count {
+            let n = page.min(count - start);
+            let resp =
+                self.exchange(step.clone(), endpoints::PROV_SCAN, &wifi::scan_result_request(start, n)).await?;
+            let entries = wifi::parse_scan_result_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+            if entries.is_empty() {
+                return Err(Error::Protocol { step, detail: format!("empty scan page at index {start} of {count}") });
+            }
+            start += entries.len() as u32;
+            networks.extend(entries);
+        }
+        self.emit(ProgressEvent::ScanFinished { count: networks.len() });
+        Ok(networks)
+    }
+
+    /// Sends Wi-Fi credentials (`prov-config` set).
+    pub async fn set_wifi_config(&self, ssid: &[u8], passphrase: &[u8]) -> Result<()> {
+        let step = Step::SendCredentials;
+        let req = wifi::set_config_request(ssid, passphrase).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+        self.emit(ProgressEvent::SendingCredentials);
+        let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &req).await?;
+        wifi::parse_set_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))
+    }
+
+    /// Applies the credentials sent before (`prov-config` apply).
+    pub async fn apply_wifi_config(&self) -> Result<()> {
+        let step = Step::ApplyCredentials;
+        let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &wifi::apply_config_request()).await?;
+        wifi::parse_apply_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))?;
+        self.emit(ProgressEvent::Applying);
+        Ok(())
+    }
+
+    /// Reads the Wi-Fi connection status once.
+    pub async fn wifi_status(&self) -> Result<wifi::WifiStatus> {
+        let step = Step::ConnectionStatus;
+        let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &wifi::get_status_request()).await?;
+        wifi::parse_get_status_response(&resp).map_err(|e| Error::from_endpoint(step, e))
+    }
+
+    /// `prov-ctrl` reset: after a failed attempt, return the device to "ready for credentials".
+    pub async fn reset_wifi(&self) -> Result<()> {
+        let step = Step::Control;
+        let resp = self.exchange(step.clone(), endpoints::PROV_CTRL, &wifi::ctrl_reset_request()).await?;
+        wifi::parse_ctrl_reset_response(&resp).map_err(|e| Error::from_endpoint(step, e))
+    }
+
+    /// `prov-ctrl` reprov: make an already provisioned device accept new credentials.
+    pub async fn reprovision_wifi(&self) -> Result<()> {
+        let step = Step::Control;
+        let resp = self.exchange(step.clone(), endpoints::PROV_CTRL, &wifi::ctrl_reprov_request()).await?;
+        wifi::parse_ctrl_reprov_response(&resp).map_err(|e| Error::from_endpoint(step, e))
+    }
+
+    /// Sends credentials, applies them and polls the status until the device is connected or has
+    /// failed, within `poll.deadline`. On a failure the device is reset (`prov-ctrl`), when it
+    /// supports it, so the caller can retry with other credentials on the same session.
+    pub async fn provision_wifi(&self, ssid: &[u8], passphrase: &[u8], poll: PollOptions) -> Result<wifi::WifiConnectedInfo> {
+        self.set_wifi_config(ssid, passphrase).await?;
+        self.apply_wifi_config().await?;
+        let started = tokio::time::Instant::now();
+        let mut interval = poll.initial_interval;
+        let mut polls = 0u32;
+        loop {
+            tokio::time::sleep(interval).await;
+            polls += 1;
+            let status = match self.wifi_status().await {
+                Ok(s) => s,
+                Err(Error::Disconnected { step, .. } | Error::Timeout { step }) => {
+                    return Err(Error::OutcomeUnknown { step });
+                }
+                Err(e) => return Err(e),
+            };
+            match status {
+                wifi::WifiStatus::Connected(info) => {
+                    self.emit(ProgressEvent::Connected);
+                    return Ok(info);
+                }
+                wifi::WifiStatus::Failed(reason) => {
+                    let err = match reason {
+                        wifi::WifiFailReason::AuthError => Error::WifiAuthFailed,
+                        wifi::WifiFailReason::NetworkNotFound => Error::WifiNetworkNotFound,
+                        wifi::WifiFailReason::Unknown(code) => Error::WifiFailed(code),
+                    };
+                    match self.reset_wifi().await {
+                        Ok(()) => self.emit(ProgressEvent::ResetAfterFailure),
+                        Err(e) => log::info!("prov-ctrl reset after a failed attempt did not succeed: {e}"),
+                    }
+                    return Err(err);
+                }
+                wifi::WifiStatus::Connecting { attempts_remaining } => {
+                    self.emit(ProgressEvent::Connecting { polls, attempts_remaining });
+                }
+                wifi::WifiStatus::Disconnected => {
+                    self.emit(ProgressEvent::Connecting { polls, attempts_remaining: None });
+                }
+            }
+            if started.elapsed() + interval > poll.deadline {
+                return Err(Error::Timeout { step: Step::ConnectionStatus });
+            }
+            interval = (interval * 3 / 2).min(poll.max_interval);
+        }
+    }
+
+    /// Scans for Thread networks (network_provisioning devices with `thread_scan`).
+    pub async fn scan_thread(&self) -> Result<Vec<thread::ThreadNetwork>> {
+        let step = Step::ThreadScan;
+        self.emit(ProgressEvent::Scanning);
+        let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &thread::scan_start_request(true, 0)).await?;
+        thread::parse_scan_start_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+        let mut polls = 0u32;
+        let count = loop {
+            let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &thread::scan_status_request()).await?;
+            let status = thread::parse_scan_status_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+            if status.finished {
+                break status.count;
+            }
+            polls += 1;
+            if polls > 200 {
+                return Err(Error::Timeout { step });
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let page = self.scan_page_size();
+        let mut networks = Vec::with_capacity(count as usize);
+        let mut start = 0u32;
+        while start < count {
+            let n = page.min(count - start);
+            let resp =
+                self.exchange(step.clone(), endpoints::PROV_SCAN, &thread::scan_result_request(start, n)).await?;
+            let entries =
+                thread::parse_scan_result_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+            if entries.is_empty() {
+                return Err(Error::Protocol { step, detail: format!("empty scan page at index {start} of {count}") });
+            }
+            start += entries.len() as u32;
+            networks.extend(entries);
+        }
+        self.emit(ProgressEvent::ScanFinished { count: networks.len() });
+        Ok(networks)
+    }
+
+    /// Reads the Thread attach status once.
+    pub async fn thread_status(&self) -> Result<thread::ThreadStatus> {
+        let step = Step::ConnectionStatus;
+        let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &thread::get_status_request()).await?;
+        thread::parse_get_status_response(&resp).map_err(|e| Error::from_endpoint(step, e))
+    }
+
+    /// Sends a Thread Active Operational Dataset, applies it and polls until attached or failed.
+    pub async fn provision_thread(&self, dataset: &[u8], poll: PollOptions) -> Result<thread::ThreadStatus> {
+        let step = Step::SendCredentials;
+        let req = thread::set_config_request(dataset).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+        self.emit(ProgressEvent::SendingCredentials);
+        let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &req).await?;
+        thread::parse_set_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))?;
+        let step = Step::ApplyCredentials;
+        let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &thread::apply_config_request()).await?;
+        thread::parse_apply_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))?;
+        self.emit(ProgressEvent::Applying);
+        let started = tokio::time::Instant::now();
+        let mut interval = poll.initial_interval;
+        let mut polls = 0u32;
+        loop {
+            tokio::time::sleep(interval).await;
+            polls += 1;
+            let status = match self.thread_status().await {
+                Ok(s) => s,
+                Err(Error::Disconnected { step, .. } | Error::Timeout { step }) => {
+                    return Err(Error::OutcomeUnknown { step });
+                }
+                Err(e) => return Err(e),
+            };
+            match status {
+                thread::ThreadStatus::Attached { .. } => {
+                    self.emit(ProgressEvent::Connected);
+                    return Ok(status);
+                }
+                thread::ThreadStatus::Failed(reason) => {
+                    return Err(Error::ThreadAttachFailed(format!("{reason:?}")));
+                }
+                _ => self.emit(ProgressEvent::Connecting { polls, attempts_remaining: None }),
+            }
+            if started.elapsed() + interval > poll.deadline {
+                return Err(Error::Timeout { step: Step::ConnectionStatus });
+            }
+            interval = (interval * 3 / 2).min(poll.max_interval);
+        }
+    }
+
+    /// Sends application bytes to a custom endpoint (encrypted like every normal endpoint) and
+    /// returns the device's answer.
+    pub async fn send_custom(&self, endpoint: &str, data: &[u8]) -> Result<Vec<u8>> {
+        if endpoint.is_empty() || endpoint.contains(['/', ' ', '?', '#']) {
+            return Err(Error::InvalidInput(format!("invalid endpoint name `{endpoint}`")));
+        }
+        self.emit(ProgressEvent::SendingCustomData { endpoint: endpoint.to_owned() });
+        let resp = self.exchange(Step::Custom(endpoint.to_owned()), endpoint, data).await?;
+        Ok(resp.to_vec())
+    }
+
+    /// Ends the security session and closes the transport.
+    pub async fn disconnect(&self) {
+        let mut state = self.state.lock().await;
+        state.cipher = None;
+        state.info = None;
+        self.transport.disconnect().await;
+    }
+}
+
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::from_transport(Step::Custom("transport".into()), e)
+    }
+}
+
+impl From<SecurityError> for Error {
+    fn from(e: SecurityError) -> Self {
+        Error::from_security(Step::Handshake, e)
+    }
+}

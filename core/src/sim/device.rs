@@ -1,0 +1,709 @@
+//! The simulated device: protocomm's device side with fake Wi-Fi and Thread radios.
+//!
+//! A [`SimDevice`] answers `proto-ver`, runs the device side of security 0/1/2, and serves
+//! `prov-scan`, `prov-config`, `prov-ctrl` and custom echo endpoints with the behaviour of
+//! ESP-IDF's provisioning manager: a scan list capped at `scan_max_entries`, a join that takes
+//! `join_delay` (and/or a number of "Connecting" polls), wrong passphrase -> AuthError, unknown
+//! SSID -> NetworkNotFound, optional attempts_remaining, reset/reprov, and auto-stop after
+//! reporting Connected.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+
+use crate::endpoints::proto_ver::{AppInfo, ProvInfo, VersionInfo};
+use crate::endpoints::{self, proto_ver, thread, wifi};
+use crate::security::{DeviceSecurityConfig, DeviceSecuritySession, Sec2Patch, Secret, SecurityLevel};
+use crate::sim::{DeviceFailure, DeviceLink};
+
+/// The device's security setup, as firmware would be built with.
+#[derive(Debug, Clone)]
+pub enum SimSecurity {
+    /// No security.
+    Sec0,
+    /// Security 1 with an optional PoP (`None` advertises `no_pop`).
+    Sec1 {
+        /// Proof of possession.
+        pop: Option<Secret>,
+    },
+    /// Security 2: the salt and verifier are derived from these at start-up.
+    Sec2 {
+        /// SRP username the verifier is made for.
+        username: String,
+        /// SRP password (the PoP printed on the device).
+        password: Secret,
+        /// GCM nonce mode.
+        patch: Sec2Patch,
+    },
+}
+
+impl SimSecurity {
+    /// The scheme number.
+    pub fn level(&self) -> SecurityLevel {
+        match self {
+            SimSecurity::Sec0 => SecurityLevel::Sec0,
+            SimSecurity::Sec1 { .. } => SecurityLevel::Sec1,
+            SimSecurity::Sec2 { .. } => SecurityLevel::Sec2,
+        }
+    }
+}
+
+/// One access point the fake radio can see.
+#[derive(Debug, Clone)]
+pub struct SimAccessPoint {
+    /// What a scan reports (an empty SSID is a hidden network).
+    pub network: wifi::WifiNetwork,
+    /// The real SSID of a hidden network (what a client must send to join it).
+    pub hidden_ssid: Option<Vec<u8>>,
+    /// The passphrase that joins it (ignored for open networks).
+    pub passphrase: Option<Secret>,
+}
+
+/// One Thread network the fake radio can see.
+#[derive(Debug, Clone)]
+pub struct SimThreadNetwork {
+    /// What a Thread scan reports.
+    pub network: thread::ThreadNetwork,
+}
+
+/// Which provisioning component the simulated firmware runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimFlavor {
+    /// ESP-IDF `wifi_provisioning` (`"ver": "v1.1"`, Wi-Fi only).
+    WifiProvisioning,
+    /// `network_provisioning` (`"ver": "netprov-v1.2"`) with Wi-Fi and Thread.
+    NetworkProvisioning,
+}
+
+/// Everything that defines a simulated device.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Security scheme and secrets.
+    pub security: SimSecurity,
+    /// Firmware flavour (decides `proto-ver` and whether Thread is available).
+    pub flavor: SimFlavor,
+    /// Extra application labels in `proto-ver` (RainMaker's `rmaker`, `rmaker_extra`, ...).
+    pub app_info: Vec<(String, AppInfo)>,
+    /// Access points seen by a Wi-Fi scan (sorted by RSSI when reported).
+    pub access_points: Vec<SimAccessPoint>,
+    /// Thread networks seen by a Thread scan.
+    pub thread_networks: Vec<SimThreadNetwork>,
+    /// Cap on stored Wi-Fi scan results (ESP-IDF default 16).
+    pub scan_max_entries: usize,
+    /// Time from apply until the join attempt resolves.
+    pub join_delay: Duration,
+    /// Status polls answered "Connecting" after apply before the attempt resolves.
+    pub connecting_polls: u32,
+    /// `wifi_conn_attempts`: 0 = report the first failure; N = report `attempts_remaining`
+    /// during N-1 retries before giving up.
+    pub connection_attempts: u32,
+    /// Custom endpoints that echo their input (ESP-IDF's example registers `custom-data`).
+    pub echo_endpoints: Vec<String>,
+    /// Latency added to every exchange by the transport servers.
+    pub exchange_latency: Duration,
+    /// Provisioning stops this long after Connected was reported (`None`: never).
+    pub auto_stop: Option<Duration>,
+    /// Seed for the device's randomness (`None`: from the OS).
+    pub seed: Option<u64>,
+}
+
+impl SimConfig {
+    /// A Wi-Fi device with ESP-IDF defaults, the standard fake AP list, and the given security.
+    pub fn new(security: SimSecurity) -> Self {
+        Self {
+            security,
+            flavor: SimFlavor::WifiProvisioning,
+            app_info: Vec::new(),
+            access_points: default_access_points(),
+            thread_networks: default_thread_networks(),
+            scan_max_entries: 16,
+            join_delay: Duration::from_millis(300),
+            connecting_polls: 0,
+            connection_attempts: 0,
+            echo_endpoints: vec!["custom-data".to_owned()],
+            exchange_latency: Duration::ZERO,
+            auto_stop: Some(Duration::from_secs(1)),
+            seed: None,
+        }
+    }
+
+    /// The `proto-ver` document this device answers with.
+    pub fn version_info(&self) -> VersionInfo {
+        let (ver, mut cap) = match self.flavor {
+            SimFlavor::WifiProvisioning => ("v1.1", vec!["wifi_scan".to_owned()]),
+            SimFlavor::NetworkProvisioning => (
+                "netprov-v1.2",
+                vec!["wifi_prov".into(), "wifi_scan".into(), "thread_prov".into(), "thread_scan".into()],
+            ),
+        };
+        match &self.security {
+            SimSecurity::Sec0 => cap.insert(0, "no_sec".into()),
+            SimSecurity::Sec1 { pop: None } => cap.insert(0, "no_pop".into()),
+            _ => {}
+        }
+        let patch = match &self.security {
+            SimSecurity::Sec2 { patch: Sec2Patch::Patch1, .. } => 1,
+            _ => 0,
+        };
+        VersionInfo {
+            prov: Some(ProvInfo {
+                ver: ver.to_owned(),
+                sec_ver: Some(self.security.level().number()),
+                sec_patch_ver: Some(patch),
+                cap,
+            }),
+            apps: self.app_info.clone(),
+        }
+    }
+}
+
+fn ap(ssid: &[u8], channel: u32, rssi: i32, bssid_last: u8, auth: i32, pass: Option<&str>) -> SimAccessPoint {
+    SimAccessPoint {
+        network: wifi::WifiNetwork {
+            ssid: ssid.to_vec(),
+            channel,
+            rssi,
+            bssid: vec![0x24, 0x0a, 0xc4, 0x10, 0xa0, bssid_last],
+            auth: wifi::WifiAuthMode::from_raw(auth),
+        },
+        hidden_ssid: None,
+        passphrase: pass.map(Secret::from),
+    }
+}
+
+/// The default fake radio: the 20 access points of the golden transcripts (16 are reported
+/// because of the 16-entry cap) — among them a 32-byte SSID, a UTF-8 SSID, a hidden SSID, an open
+/// network and auth modes beyond the proto enum.
+pub fn default_access_points() -> Vec<SimAccessPoint> {
+    let mut hidden = ap(b"", 13, -55, 0x07, 3, Some("hiddenpass"));
+    hidden.hidden_ssid = Some(b"RefPeer-Hidden".to_vec());
+    let mut zero_bssid = ap(b"Bssid-Has-00-Byte", 10, -69, 0x0c, 3, Some("zerobyte1"));
+    zero_bssid.network.bssid = vec![0x24, 0x0a, 0xc4, 0x00, 0x00, 0x0c];
+    vec![
+        ap(b"RefPeer-Home", 6, -31, 0x01, 3, Some("secretpass")),
+        ap(b"RefPeer-Office", 1, -38, 0x02, 7, Some("officepass")),
+        ap(b"RefPeer-WPA3", 11, -42, 0x03, 6, Some("wpa3secret")),
+        ap(b"Open Cafe Wi-Fi", 3, -45, 0x04, 0, None),
+        ap(b"0123456789abcdefghijklmnopqrstuv", 9, -49, 0x05, 3, Some("thirtytwo")),
+        ap("Café-Ünïcode ☕".as_bytes(), 4, -52, 0x06, 4, Some("unicode123")),
+        hidden,
+        ap(b"LegacyWEP", 2, -58, 0x08, 1, Some("wepkey1234")),
+        ap(b"OldRouter-WPA", 5, -61, 0x09, 2, Some("oldrouter1")),
+        ap(b"Corp-Enterprise", 7, -63, 0x0a, 5, None),
+        ap(b"RefPeer-AP-11", 8, -66, 0x0b, 3, Some("password11")),
+        zero_bssid,
+        ap(b"RefPeer-AP-13", 12, -72, 0x0d, 4, Some("password13")),
+        ap(b"RefPeer-AP-14", 1, -75, 0x0e, 3, Some("password14")),
+        ap(b"RefPeer-AP-15", 6, -78, 0x0f, 7, Some("password15")),
+        ap(b"RefPeer-AP-16", 11, -81, 0x10, 3, Some("password16")),
+        ap(b"Wapi-Net", 2, -84, 0x11, 8, Some("wapipass1")),
+        ap(b"Owe-Transition", 3, -86, 0x12, 9, None),
+        ap(b"Wpa3-Ext-Psk", 4, -88, 0x13, 11, Some("extpsk123")),
+        ap(b"Wpa3-Enterprise", 5, -90, 0x14, 14, None),
+    ]
+}
+
+/// The default Thread networks of the fake radio.
+pub fn default_thread_networks() -> Vec<SimThreadNetwork> {
+    vec![
+        SimThreadNetwork {
+            network: thread::ThreadNetwork {
+                pan_id: 0x1234,
+                channel: 15,
+                rssi: -40,
+                lqi: 3,
+                ext_addr: vec![0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0],
+                network_name: "OpenThread-Home".to_owned(),
+                ext_pan_id: vec![0xde, 0xad, 0x00, 0xbe, 0xef, 0x00, 0xca, 0xfe],
+            },
+        },
+        SimThreadNetwork {
+            network: thread::ThreadNetwork {
+                pan_id: 0x00ab,
+                channel: 11,
+                rssi: -70,
+                lqi: 1,
+                ext_addr: vec![0x22, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf1],
+                network_name: "Neighbour-Thread".to_owned(),
+                ext_pan_id: vec![0x11, 0x11, 0x22, 0x22, 0x33, 0x33, 0x44, 0x44],
+            },
+        },
+    ]
+}
+
+#[derive(Debug)]
+enum WifiState {
+    /// Provisioning started, no credentials yet.
+    Started,
+    /// Credentials received, not applied.
+    Received { ssid: Vec<u8>, passphrase: Secret },
+    /// Applied; joining.
+    Joining { ssid: Vec<u8>, passphrase: Secret, since: Instant, polls: u32, failed_attempts: u32 },
+    /// Joined.
+    Connected(wifi::WifiConnectedInfo),
+    /// Gave up.
+    Failed(wifi::WifiFailReason),
+}
+
+#[derive(Debug)]
+enum ThreadState {
+    Started,
+    Received { dataset: Secret },
+    Joining { dataset: Secret, since: Instant, polls: u32 },
+    Attached(thread::ThreadStatus),
+    Failed(thread::ThreadFailReason),
+}
+
+struct State {
+    session_id: Option<u32>,
+    security: DeviceSecuritySession,
+    wifi: WifiState,
+    thread: ThreadState,
+    scan_results: Option<Vec<wifi::WifiNetwork>>,
+    thread_scan_results: Option<Vec<thread::ThreadNetwork>>,
+    connected_reported_at: Option<Instant>,
+    rng: StdRng,
+    sessions_opened: u64,
+    requests: u64,
+}
+
+/// A simulated provisioning device. Cheap to share (`Arc`); serves any number of transports, with
+/// one security session at a time, like the firmware.
+pub struct SimDevice {
+    config: SimConfig,
+    version_json: String,
+    security_config: Arc<DeviceSecurityConfig>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for SimDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimDevice").field("security", &self.config.security.level()).finish_non_exhaustive()
+    }
+}
+
+/// Counters a test can read from a simulated device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimStats {
+    /// Transport sessions opened.
+    pub sessions_opened: u64,
+    /// Requests handled (including failed ones).
+    pub requests: u64,
+}
+
+impl SimDevice {
+    /// Builds the device: derives the SRP salt and verifier for security 2.
+    pub fn new(config: SimConfig) -> Arc<Self> {
+        let mut rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_rng(&mut rand::rng()),
+        };
+        let security_config = Arc::new(match &config.security {
+            SimSecurity::Sec0 => DeviceSecurityConfig::Sec0,
+            SimSecurity::Sec1 { pop } => DeviceSecurityConfig::Sec1 { pop: pop.clone() },
+            SimSecurity::Sec2 { username, password, patch } => {
+                let (salt, verifier) = crate::security::generate_salt_verifier(username, password.expose(), &mut rng);
+                DeviceSecurityConfig::Sec2 { salt, verifier, patch: *patch }
+            }
+        });
+        let version_json = proto_ver::render(&config.version_info());
+        Arc::new(Self {
+            state: Mutex::new(State {
+                session_id: None,
+                security: DeviceSecuritySession::new(security_config.clone()),
+                wifi: WifiState::Started,
+                thread: ThreadState::Started,
+                scan_results: None,
+                thread_scan_results: None,
+                connected_reported_at: None,
+                rng,
+                sessions_opened: 0,
+                requests: 0,
+            }),
+            config,
+            version_json,
+            security_config,
+        })
+    }
+
+    /// The configuration this device was built with.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// Request and session counters.
+    pub fn stats(&self) -> SimStats {
+        let st = self.lock();
+        SimStats { sessions_opened: st.sessions_opened, requests: st.requests }
+    }
+
+    /// The SSID the device is connected to, if any.
+    pub fn connected_ssid(&self) -> Option<Vec<u8>> {
+        match &self.lock().wifi {
+            WifiState::Connected(info) => Some(info.ssid.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the device attached to a Thread network.
+    pub fn thread_attached(&self) -> bool {
+        matches!(self.lock().thread, ThreadState::Attached(_))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means a panic elsewhere in a test; the state is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_stopped(&self, st: &State) -> bool {
+        match (self.config.auto_stop, st.connected_reported_at) {
+            (Some(after), Some(at)) => at.elapsed() >= after,
+            _ => false,
+        }
+    }
+
+    fn handle_locked(&self, st: &mut State, endpoint: &str, request: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
+        let fail = |e: &dyn std::fmt::Display| DeviceFailure::Failed(e.to_string());
+        if request.is_empty() {
+            return Err(DeviceFailure::Failed("empty request".into()));
+        }
+        match endpoint {
+            endpoints::PROTO_VER => Ok(self.version_json.as_bytes().to_vec()),
+            endpoints::PROV_SESSION => {
+                let State { security, rng, .. } = st;
+                security.handle(request, rng).map_err(|e| fail(&e))
+            }
+            endpoints::PROV_CONFIG | endpoints::PROV_SCAN | endpoints::PROV_CTRL => {
+                let plain = st.security.decrypt(request).map_err(|e| fail(&e))?;
+                let response = match endpoint {
+                    endpoints::PROV_CONFIG => self.handle_config(st, &plain)?,
+                    endpoints::PROV_SCAN => self.handle_scan(st, &plain)?,
+                    _ => self.handle_ctrl(st, &plain)?,
+                };
+                st.security.encrypt(&response).map_err(|e| fail(&e))
+            }
+            other if self.config.echo_endpoints.iter().any(|e| e == other) => {
+                let plain = st.security.decrypt(request).map_err(|e| fail(&e))?;
+                st.security.encrypt(&plain).map_err(|e| fail(&e))
+            }
+            other => Err(DeviceFailure::UnknownEndpoint(other.to_owned())),
+        }
+    }
+
+    fn thread_enabled(&self) -> bool {
+        self.config.flavor == SimFlavor::NetworkProvisioning
+    }
+
+    fn handle_scan(&self, st: &mut State, plain: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
+        let fail = |e: &dyn std::fmt::Display| DeviceFailure::Failed(e.to_string());
+        if self.thread_enabled() && thread::is_thread_scan_request(plain) {
+            let cmd = thread::decode_scan_request(plain).map_err(|e| fail(&e))?;
+            return Ok(match cmd {
+                thread::ScanCommand::Start { .. } => {
+                    let mut nets: Vec<_> = self.config.thread_networks.iter().map(|n| n.network.clone()).collect();
+                    nets.truncate(self.config.scan_max_entries);
+                    st.thread_scan_results = Some(nets);
+                    thread::encode_scan_start_response(endpoints::DeviceStatus::Success)
+                }
+                thread::ScanCommand::Status => {
+                    let count = st.thread_scan_results.as_ref().map_or(0, Vec::len) as u32;
+                    thread::encode_scan_status_response(true, count)
+                }
+                thread::ScanCommand::Result { start, count } => {
+                    let results = st.thread_scan_results.as_deref().unwrap_or(&[]);
+                    let (start, count) = (start as usize, count as usize);
+                    if start >= results.len() || start + count > results.len() {
+                        return Err(DeviceFailure::Failed("scan result index out of range".into()));
+                    }
+                    thread::encode_scan_result_response(&results[start..start + count])
+                }
+            });
+        }
+        let cmd = wifi::decode_scan_request(plain).map_err(|e| fail(&e))?;
+        Ok(match cmd {
+            wifi::ScanCommand::Start(_) => {
+                let mut nets: Vec<_> = self.config.access_points.iter().map(|a| a.network.clone()).collect();
+                nets.sort_by(|a, b| b.rssi.cmp(&a.rssi));
+                nets.truncate(self.config.scan_max_entries);
+                st.scan_results = Some(nets);
+                wifi::encode_scan_start_response(endpoints::DeviceStatus::Success)
+            }
+            wifi::ScanCommand::Status => {
+                let count = st.scan_results.as_ref().map_or(0, Vec::len) as u32;
+                wifi::encode_scan_status_response(true, count)
+            }
+            wifi::ScanCommand::Result { start, count } => {
+                let results = st.scan_results.as_deref().unwrap_or(&[]);
+                let (start, count) = (start as usize, count as usize);
+                if start >= results.len() || start + count > results.len() {
+                    // network_provisioning / v5.5.5 behaviour: fail at transport level.
+                    return Err(DeviceFailure::Failed("scan result index out of range".into()));
+                }
+                wifi::encode_scan_result_response(&results[start..start + count])
+            }
+        })
+    }
+
+    fn find_ap(&self, ssid: &[u8]) -> Option<&SimAccessPoint> {
+        self.config.access_points.iter().find(|a| match &a.hidden_ssid {
+            Some(real) => real.as_slice() == ssid,
+            None => !a.network.ssid.is_empty() && a.network.ssid == ssid,
+        })
+    }
+
+    fn resolve_join(&self, ssid: &[u8], passphrase: &Secret) -> Result<wifi::WifiConnectedInfo, wifi::WifiFailReason> {
+        let ap = self.find_ap(ssid).ok_or(wifi::WifiFailReason::NetworkNotFound)?;
+        let open = ap.network.auth == wifi::WifiAuthMode::from_raw(0);
+        let ok = open
+            || ap.passphrase.as_ref().is_some_and(|p| {
+                use subtle::ConstantTimeEq;
+                bool::from(p.expose().ct_eq(passphrase.expose()))
+            });
+        if !ok {
+            return Err(wifi::WifiFailReason::AuthError);
+        }
+        Ok(wifi::WifiConnectedInfo {
+            ip4_addr: "192.168.1.100".to_owned(),
+            auth_mode: ap.network.auth,
+            ssid: ssid.to_vec(),
+            bssid: ap.network.bssid.clone(),
+            channel: ap.network.channel as i32,
+        })
+    }
+
+    fn wifi_status(&self, st: &mut State) -> wifi::WifiStatus {
+        let next = match &mut st.wifi {
+            WifiState::Started | WifiState::Received { .. } => return wifi::WifiStatus::Connecting { attempts_remaining: None },
+            WifiState::Connected(info) => return wifi::WifiStatus::Connected(info.clone()),
+            WifiState::Failed(reason) => return wifi::WifiStatus::Failed(*reason),
+            WifiState::Joining { ssid, passphrase, since, polls, failed_attempts } => {
+                *polls += 1;
+                if *polls <= self.config.connecting_polls || since.elapsed() < self.config.join_delay {
+                    let attempts_remaining = (*failed_attempts > 0)
+                        .then(|| self.config.connection_attempts.saturating_sub(*failed_attempts));
+                    return wifi::WifiStatus::Connecting { attempts_remaining };
+                }
+                match self.resolve_join(ssid, passphrase) {
+                    Ok(info) => WifiState::Connected(info),
+                    Err(reason) => {
+                        *failed_attempts += 1;
+                        if *failed_attempts < self.config.connection_attempts {
+                            // Retry: another join_delay before the next verdict.
+                            *since = Instant::now();
+                            *polls = 0;
+                            return wifi::WifiStatus::Connecting {
+                                attempts_remaining: Some(self.config.connection_attempts - *failed_attempts),
+                            };
+                        }
+                        WifiState::Failed(reason)
+                    }
+                }
+            }
+        };
+        st.wifi = next;
+        match &st.wifi {
+            WifiState::Connected(info) => wifi::WifiStatus::Connected(info.clone()),
+            WifiState::Failed(reason) => wifi::WifiStatus::Failed(*reason),
+            _ => wifi::WifiStatus::Connecting { attempts_remaining: None },
+        }
+    }
+
+    fn handle_config(&self, st: &mut State, plain: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
+        let fail = |e: &dyn std::fmt::Display| DeviceFailure::Failed(e.to_string());
+        if self.thread_enabled() && thread::is_thread_config_request(plain) {
+            return self.handle_thread_config(st, plain);
+        }
+        let cmd = wifi::decode_config_request(plain).map_err(|e| fail(&e))?;
+        Ok(match cmd {
+            wifi::ConfigCommand::GetStatus => {
+                let status = self.wifi_status(st);
+                if matches!(status, wifi::WifiStatus::Connected(_)) && st.connected_reported_at.is_none() {
+                    st.connected_reported_at = Some(Instant::now());
+                }
+                wifi::encode_get_status_response(&status)
+            }
+            wifi::ConfigCommand::SetConfig { ssid, passphrase, bssid, .. } => {
+                let valid = ssid.len() <= 32 && passphrase.len() <= 63 && (bssid.is_empty() || bssid.len() == 6);
+                let status = match (&st.wifi, valid) {
+                    (_, false) => endpoints::DeviceStatus::InvalidArgument,
+                    (WifiState::Started | WifiState::Received { .. }, true) => {
+                        st.wifi = WifiState::Received { ssid, passphrase: Secret::new(passphrase.to_vec()) };
+                        endpoints::DeviceStatus::Success
+                    }
+                    _ => endpoints::DeviceStatus::InternalError,
+                };
+                wifi::encode_set_config_response(status)
+            }
+            wifi::ConfigCommand::Apply => {
+                let status = match std::mem::replace(&mut st.wifi, WifiState::Started) {
+                    WifiState::Received { ssid, passphrase } => {
+                        st.wifi = WifiState::Joining { ssid, passphrase, since: Instant::now(), polls: 0, failed_attempts: 0 };
+                        endpoints::DeviceStatus::Success
+                    }
+                    other => {
+                        st.wifi = other;
+                        endpoints::DeviceStatus::InternalError
+                    }
+                };
+                wifi::encode_apply_config_response(status)
+            }
+        })
+    }
+
+    fn handle_thread_config(&self, st: &mut State, plain: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
+        let fail = |e: &dyn std::fmt::Display| DeviceFailure::Failed(e.to_string());
+        let cmd = thread::decode_config_request(plain).map_err(|e| fail(&e))?;
+        Ok(match cmd {
+            thread::ConfigCommand::GetStatus => {
+                let status = self.thread_status(st);
+                if matches!(status, thread::ThreadStatus::Attached { .. }) && st.connected_reported_at.is_none() {
+                    st.connected_reported_at = Some(Instant::now());
+                }
+                thread::encode_get_status_response(&status)
+            }
+            thread::ConfigCommand::SetConfig { dataset } => {
+                let status = if dataset.len() > 254 {
+                    endpoints::DeviceStatus::InvalidArgument
+                } else {
+                    st.thread = ThreadState::Received { dataset: Secret::new(dataset.to_vec()) };
+                    endpoints::DeviceStatus::Success
+                };
+                thread::encode_set_config_response(status)
+            }
+            thread::ConfigCommand::Apply => {
+                let status = match std::mem::replace(&mut st.thread, ThreadState::Started) {
+                    ThreadState::Received { dataset } if parse_dataset_tlvs(dataset.expose()).is_some() => {
+                        st.thread = ThreadState::Joining { dataset, since: Instant::now(), polls: 0 };
+                        endpoints::DeviceStatus::Success
+                    }
+                    other => {
+                        // An unparseable dataset is accepted by set-config; apply fails (PROTOCOL.md 12.1).
+                        st.thread = other;
+                        endpoints::DeviceStatus::InternalError
+                    }
+                };
+                thread::encode_apply_config_response(status)
+            }
+        })
+    }
+
+    fn thread_status(&self, st: &mut State) -> thread::ThreadStatus {
+        let next = match &mut st.thread {
+            ThreadState::Started | ThreadState::Received { .. } => return thread::ThreadStatus::Attaching,
+            ThreadState::Attached(status) => return status.clone(),
+            ThreadState::Failed(reason) => return thread::ThreadStatus::Failed(*reason),
+            ThreadState::Joining { dataset, since, polls } => {
+                *polls += 1;
+                if *polls <= self.config.connecting_polls || since.elapsed() < self.config.join_delay {
+                    return thread::ThreadStatus::Attaching;
+                }
+                let ext_pan = parse_dataset_tlvs(dataset.expose())
+                    .and_then(|tlvs| tlvs.into_iter().find(|(t, _)| *t == TLV_EXT_PAN_ID).map(|(_, v)| v));
+                match ext_pan.and_then(|e| self.config.thread_networks.iter().find(|n| n.network.ext_pan_id == e)) {
+                    Some(net) => ThreadState::Attached(thread::ThreadStatus::Attached {
+                        pan_id: net.network.pan_id,
+                        ext_pan_id: net.network.ext_pan_id.clone(),
+                        channel: net.network.channel,
+                        name: net.network.network_name.clone(),
+                    }),
+                    None => ThreadState::Failed(thread::ThreadFailReason::NetworkNotFound),
+                }
+            }
+        };
+        st.thread = next;
+        match &st.thread {
+            ThreadState::Attached(s) => s.clone(),
+            ThreadState::Failed(r) => thread::ThreadStatus::Failed(*r),
+            _ => thread::ThreadStatus::Attaching,
+        }
+    }
+
+    fn handle_ctrl(&self, st: &mut State, plain: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
+        let fail = |e: &dyn std::fmt::Display| DeviceFailure::Failed(e.to_string());
+        if self.thread_enabled() && thread::is_thread_ctrl_request(plain) {
+            let cmd = thread::decode_ctrl_request(plain).map_err(|e| fail(&e))?;
+            let ok = match cmd {
+                thread::CtrlCommand::Reset => matches!(st.thread, ThreadState::Failed(_) | ThreadState::Started),
+                thread::CtrlCommand::Reprov => true,
+            };
+            if ok {
+                st.thread = ThreadState::Started;
+                st.connected_reported_at = None;
+            }
+            let status = if ok { endpoints::DeviceStatus::Success } else { endpoints::DeviceStatus::InternalError };
+            return Ok(thread::encode_ctrl_response(cmd, status));
+        }
+        let cmd = wifi::decode_ctrl_request(plain).map_err(|e| fail(&e))?;
+        let ok = match cmd {
+            // Reset is only valid after a failed attempt (network_provisioning >= 1.2.1 also
+            // answers Success when already reset).
+            wifi::CtrlCommand::Reset => matches!(st.wifi, WifiState::Failed(_) | WifiState::Started),
+            wifi::CtrlCommand::Reprov => true,
+        };
+        if ok {
+            st.wifi = WifiState::Started;
+            st.connected_reported_at = None;
+        }
+        let status = if ok { endpoints::DeviceStatus::Success } else { endpoints::DeviceStatus::InternalError };
+        Ok(wifi::encode_ctrl_response(cmd, status))
+    }
+}
+
+/// Thread MeshCoP TLV type of the extended PAN id.
+const TLV_EXT_PAN_ID: u8 = 2;
+
+/// Splits a Thread dataset into (type, value) TLVs; `None` if it is not well formed.
+fn parse_dataset_tlvs(mut data: &[u8]) -> Option<Vec<(u8, Vec<u8>)>> {
+    let mut out = Vec::new();
+    if data.is_empty() {
+        return None;
+    }
+    while !data.is_empty() {
+        let (&t, rest) = data.split_first()?;
+        let (&len, rest) = rest.split_first()?;
+        let len = len as usize;
+        if rest.len() < len {
+            return None;
+        }
+        out.push((t, rest[..len].to_vec()));
+        data = &rest[len..];
+    }
+    Some(out)
+}
+
+impl DeviceLink for SimDevice {
+    fn open_session(&self, session_id: u32) {
+        let mut st = self.lock();
+        st.session_id = Some(session_id);
+        st.security = DeviceSecuritySession::new(self.security_config.clone());
+        st.sessions_opened += 1;
+    }
+
+    fn handle(&self, session_id: u32, endpoint: &str, request: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
+        let mut st = self.lock();
+        st.requests += 1;
+        if self.is_stopped(&st) {
+            return Err(DeviceFailure::Failed("provisioning has stopped".into()));
+        }
+        if st.session_id != Some(session_id) {
+            return Err(DeviceFailure::Failed("not the current session".into()));
+        }
+        self.handle_locked(&mut st, endpoint, request)
+    }
+
+    fn has_endpoint(&self, endpoint: &str) -> bool {
+        matches!(
+            endpoint,
+            endpoints::PROTO_VER | endpoints::PROV_SESSION | endpoints::PROV_CONFIG | endpoints::PROV_SCAN | endpoints::PROV_CTRL
+        ) || self.config.echo_endpoints.iter().any(|e| e == endpoint)
+    }
+
+    fn new_session_id(&self) -> u32 {
+        self.lock().rng.random()
+    }
+
+    fn exchange_latency(&self) -> Duration {
+        self.config.exchange_latency
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Kotlin binding tests on the JVM: builds the FFI cdylib, generates the Kotlin bindings with the
+# workspace's own uniffi-bindgen, compiles them with the test program under android/src/test/kotlin
+# and runs it. Installs its tools idempotently (kotlinc from npm into build/tools, JNA from Debian).
+# Usage: scripts/kotlin-test.sh            Last line of output: "N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+KOTLIN_VERSION=2.4.20
+tools=$root/build/tools/kotlin-$KOTLIN_VERSION
+kotlin_home=$tools/node_modules/kotlin-compiler
+gen=$root/build/kotlin-gen
+out=$root/build/kotlin-test
+lib=$root/target/debug/librainmaker_prov_ffi.so
+
+step() { echo "--> $*" >&2; }
+
+# 1. Tools ---------------------------------------------------------------------------------------
+if [ ! -x "$kotlin_home/bin/kotlinc" ] || [ ! -f "$kotlin_home/lib/kotlinx-coroutines-core-jvm.jar" ]; then
+  step "installing kotlin-compiler@$KOTLIN_VERSION (npm) into ${tools#"$root"/}"
+  command -v npm >/dev/null || { echo "npm is required" >&2; exit 1; }
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --no-package-lock --loglevel=error \
+    "kotlin-compiler@$KOTLIN_VERSION" >&2
+  chmod +x "$kotlin_home"/bin/* 2>/dev/null || true
+fi
+if [ ! -f /usr/share/java/jna.jar ]; then
+  step "installing libjna-java (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends libjna-java >&2 \
+    || { apt-get update >&2 && apt-get install -y --no-install-recommends libjna-java >&2; }
+fi
+command -v java >/dev/null || { echo "java (17+) is required" >&2; exit 1; }
+jna=/usr/share/java/jna.jar
+stdlib=$kotlin_home/lib/kotlin-stdlib.jar
+coroutines=$kotlin_home/lib/kotlinx-coroutines-core-jvm.jar
+
+# 2. Native library and generated bindings -------------------------------------------------------
+step "cargo build -p rainmaker-prov-ffi"
+cargo build -q -p rainmaker-prov-ffi
+step "generating Kotlin bindings"
+rm -rf "$gen"
+cargo run -q -p rainmaker-prov-ffi --bin uniffi-bindgen -- generate --library "$lib" \
+  --language kotlin --no-format --out-dir "$gen" >&2
+
+# 3. Compile (skipped when the generated code and the test sources are unchanged) -----------------
+mapfile -t sources < <(find "$gen" "$root/android/src/test/kotlin" -name '*.kt' | LC_ALL=C sort)
+stamp=$( (echo "$KOTLIN_VERSION"; cat "${sources[@]}") | sha256sum | cut -d' ' -f1)
+jar=$out/tests-$stamp.jar
+if [ ! -f "$jar" ]; then
+  step "kotlinc (${#sources[@]} files)"
+  rm -rf "$out" && mkdir -p "$out"
+  JAVA_OPTS="${JAVA_OPTS:--Xmx1g}" "$kotlin_home/bin/kotlinc" -nowarn -cp "$coroutines:$jna" \
+    "${sources[@]}" -d "$jar.tmp.jar"
+  mv "$jar.tmp.jar" "$jar"
+else
+  step "kotlinc skipped (sources unchanged)"
+fi
+
+# 4. Run -------------------------------------------------------------------------------------------
+step "running the Kotlin binding tests"
+exec java -Djna.library.path="$root/target/debug" -cp "$jar:$stdlib:$coroutines:$jna" \
+  rainmaker.prov.tests.MainKt

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The project's one test command: installs what it needs (idempotently) and runs every test suite.
+# Usage: scripts/test-all.sh        (CI runs exactly this through .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build
+log=build/test-all.log
+: > "$log"
+passed=0
+failed=0
+
+count_cargo() { # sums the "test result:" lines of cargo test output
+  local p f
+  p=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$1" | awk '{s+=$4} END {print s+0}')
+  f=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$1" | awk '{s+=$6} END {print s+0}')
+  passed=$((passed + p)); failed=$((failed + f))
+}
+count_plain() { # reads the last "N passed, M failed" line of a script's output
+  local line
+  line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 || true)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  passed=$((passed + $(echo "$line" | sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed.*/\2/')))
+  failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+}
+run_suite() { # name, command...
+  local name=$1; shift
+  echo "==> $name"
+  local out="build/suite-$name.log"
+  if "$@" 2>&1 | tee "$out"; then :; else echo "suite $name FAILED"; failed=$((failed + 1)); fi
+}
+
+echo "==> toolchain"
+cargo --version
+rustup component add clippy >/dev/null 2>&1 || true
+
+run_suite build cargo build --workspace --all-targets --locked
+run_suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+run_suite cargo-test cargo test --workspace --locked
+count_cargo build/suite-cargo-test.log
+
+echo
+echo "all: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,68 @@
+//! Shared fixtures of the end-to-end tests: simulated devices and transports to reach them.
+
+use std::sync::Arc;
+
+use rainmaker_prov::security::{Sec2Patch, Secret};
+use rainmaker_prov::sim::device::{SimConfig, SimDevice, SimSecurity};
+use rainmaker_prov::sim::http_server::{HttpDeviceServer, HttpServerHandle};
+use rainmaker_prov::transport::Transport;
+use rainmaker_prov::transport::http::{HttpConfig, HttpTransport};
+use rainmaker_prov::transport::memory::MemoryTransport;
+
+/// The PoP / SRP password of the fixtures.
+pub const POP: &str = "abcd1234";
+
+/// The security setups every end-to-end test runs over.
+pub fn all_schemes() -> Vec<(&'static str, SimSecurity)> {
+    vec![
+        ("sec0", SimSecurity::Sec0),
+        ("sec1", SimSecurity::Sec1 { pop: Some(Secret::from(POP)) }),
+        ("sec1-no-pop", SimSecurity::Sec1 { pop: None }),
+        ("sec2-patch0", SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(POP), patch: Sec2Patch::Patch0 }),
+        ("sec2-patch1", SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(POP), patch: Sec2Patch::Patch1 }),
+    ]
+}
+
+/// A fast simulated device (short join delay, deterministic seed) with the given security.
+pub fn fast_config(security: SimSecurity) -> SimConfig {
+    let mut config = SimConfig::new(security);
+    config.join_delay = std::time::Duration::from_millis(50);
+    config.seed = Some(7);
+    config
+}
+
+/// How a test reaches its simulated device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// In-process.
+    Memory,
+    /// HTTP on loopback.
+    Http,
+}
+
+/// A running simulated device plus a transport to it.
+pub struct Fixture {
+    /// The device.
+    pub device: Arc<SimDevice>,
+    /// A transport to it.
+    pub transport: Arc<dyn Transport>,
+    /// The HTTP server, when served over HTTP (kept alive by the fixture).
+    pub server: Option<HttpServerHandle>,
+}
+
+impl Fixture {
+    /// Starts `config` as a device reachable `via` a transport.
+    pub fn start(config: SimConfig, via: Via) -> std::io::Result<Self> {
+        let device = SimDevice::new(config);
+        match via {
+            Via::Memory => Ok(Self { transport: Arc::new(MemoryTransport::new(device.clone())), device, server: None }),
+            Via::Http => {
+                let server = HttpDeviceServer::bind(([127, 0, 0, 1], 0).into(), device.clone())?.spawn();
+                let mut http = HttpConfig { host: server.host(), ..HttpConfig::default() };
+                http.request_timeout = std::time::Duration::from_secs(5);
+                let transport: Arc<dyn Transport> = Arc::new(HttpTransport::new(http));
+                Ok(Self { device, transport, server: Some(server) })
+            }
+        }
+    }
+}
