@@ -71,6 +71,7 @@ trap 'exit 130' INT TERM
 # start_sim ARGS... -> sets SIM_PID and SIM_ADDR
 start_sim() {
     local out="$TMPD/sim.$RANDOM.log" i
+    : >"$out" # exists before the background job opens it, so the first read cannot miss it
     "$BIN" sim --transport softap --listen 127.0.0.1:0 "$@" >"$out" 2>&1 &
     SIM_PID=$!
     SIM_PIDS+=("$SIM_PID")

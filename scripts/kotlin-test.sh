@@ -44,6 +44,16 @@ rm -rf "$gen"
 cargo run -q -p rainmaker-prov-ffi --bin uniffi-bindgen -- generate --library "$lib" \
   --language kotlin --no-format --out-dir "$gen" >&2
 
+# The README sample must be the code the tests compile.
+python3 - android/README.md android/src/test/kotlin/rainmaker/prov/samples/ReadmeSample.kt <<'PY'
+import re, sys
+readme, sample = (open(p, encoding="utf-8").read() for p in sys.argv[1:3])
+blocks = re.findall(r"```kotlin\n(.*?)```", readme, re.S)
+stale = [b for b in blocks if b.strip() not in sample]
+if not blocks or stale:
+    sys.exit(f"{sys.argv[1]}: the Kotlin sample differs from {sys.argv[2]}")
+PY
+
 # 3. Compile (skipped when the generated code and the test sources are unchanged) -----------------
 mapfile -t sources < <(find "$gen" "$root/android/src/test/kotlin" -name '*.kt' | LC_ALL=C sort)
 stamp=$( (echo "$KOTLIN_VERSION"; cat "${sources[@]}") | sha256sum | cut -d' ' -f1)

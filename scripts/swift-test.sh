@@ -9,7 +9,8 @@
 # Needs root. Usage: scripts/swift-test.sh      Last line of output: "N passed, M failed".
 # SWIFT_CHROOT_MIRROR overrides the Debian mirror (default: the one in this machine's apt sources).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
 root=$PWD
 chroot_dir=$root/build/swift-chroot
 ready_marker=$chroot_dir/.swift-chroot-ready
@@ -24,7 +25,7 @@ step() { echo "--> $*" >&2; }
 if [ -z "${SWIFT_TEST_IN_NAMESPACE:-}" ] && command -v unshare >/dev/null \
    && unshare --mount --propagation private true 2>/dev/null; then
   export SWIFT_TEST_IN_NAMESPACE=1
-  exec unshare --mount --propagation private "$0" "$@"
+  exec unshare --mount --propagation private bash "$self" "$@"
 fi
 
 mkdir -p "$root/build"
@@ -108,6 +109,16 @@ step "generating Swift bindings"
 rm -rf "$gen"
 cargo run -q -p rainmaker-prov-ffi --bin uniffi-bindgen -- generate \
   --library target/debug/librainmaker_prov_ffi.so --language swift --no-format --out-dir "$gen" >&2
+
+# The README sample must be the code the tests compile.
+python3 - ios/README.md ios/Tests/BindingTests/ReadmeSample.swift <<'PY'
+import re, sys
+readme, sample = (open(p, encoding="utf-8").read() for p in sys.argv[1:3])
+blocks = re.findall(r"```swift\n(.*?)```", readme, re.S)
+stale = [b for b in blocks if b.strip() not in sample]
+if not blocks or stale:
+    sys.exit(f"{sys.argv[1]}: the Swift sample differs from {sys.argv[2]}")
+PY
 
 # 3. Compile and run in the chroot --------------------------------------------------------------------
 mapfile -t tests < <(find ios/Tests/BindingTests -name '*.swift' | LC_ALL=C sort)

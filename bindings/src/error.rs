@@ -227,6 +227,7 @@ impl From<SpawnError> for ProvError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use rainmaker_prov::security::SecurityLevel as CoreLevel;

@@ -129,6 +129,7 @@ pub fn set_max_log_level(level: LogLevel) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use std::sync::Mutex;

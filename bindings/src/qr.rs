@@ -69,6 +69,7 @@ pub fn parse_qr_code(text: String) -> Result<QrPayload, ProvError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

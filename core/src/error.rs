@@ -163,6 +163,10 @@ impl Error {
             TransportError::Timeout(_) => Error::Timeout { step },
             TransportError::EndpointNotFound(endpoint) => Error::EndpointNotFound { step, endpoint },
             TransportError::Foreign(detail) => Error::Transport { step, detail },
+            TransportError::PayloadTooLarge { size, limit } => {
+                Error::InvalidInput(format!("{step}: a message of {size} bytes exceeds the link's limit of {limit} bytes"))
+            }
+            TransportError::HttpStatus(code) => Error::Protocol { step, detail: format!("unexpected HTTP status {code}") },
             other => Error::Disconnected { step, detail: other.to_string() },
         }
     }

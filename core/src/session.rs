@@ -355,7 +355,12 @@ impl DeviceSession {
     /// Applies the credentials sent before (`prov-config` apply).
     pub async fn apply_wifi_config(&self) -> Result<()> {
         let step = Step::ApplyCredentials;
-        let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &wifi::apply_config_request()).await?;
+        let resp = match self.exchange(step.clone(), endpoints::PROV_CONFIG, &wifi::apply_config_request()).await {
+            Ok(resp) => resp,
+            // The request may have been applied before the link went away.
+            Err(Error::Disconnected { step, .. } | Error::Timeout { step }) => return Err(Error::OutcomeUnknown { step }),
+            Err(e) => return Err(e),
+        };
         wifi::parse_apply_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))?;
         self.emit(ProgressEvent::Applying);
         Ok(())

@@ -390,3 +390,48 @@ fn blocking_facade_works_without_a_runtime() {
     session.provision_wifi(b"RefPeer-Home", b"secretpass", fast_poll()).unwrap();
     session.disconnect();
 }
+
+/// A device that stops answering (but keeps the connection open) after `after` requests.
+struct GoesSilent {
+    inner: Arc<rainmaker_prov::sim::device::SimDevice>,
+    after: u64,
+    seen: std::sync::atomic::AtomicU64,
+}
+
+impl rainmaker_prov::sim::DeviceLink for GoesSilent {
+    fn open_session(&self, id: u32) {
+        self.inner.open_session(id)
+    }
+    fn handle(&self, id: u32, endpoint: &str, request: &[u8]) -> Result<Vec<u8>, rainmaker_prov::sim::DeviceFailure> {
+        self.inner.handle(id, endpoint, request)
+    }
+    fn has_endpoint(&self, endpoint: &str) -> bool {
+        self.inner.has_endpoint(endpoint)
+    }
+    fn new_session_id(&self) -> u32 {
+        self.inner.new_session_id()
+    }
+    fn exchange_latency(&self) -> Duration {
+        let n = self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n >= self.after { Duration::from_secs(600) } else { Duration::ZERO }
+    }
+}
+
+#[tokio::test]
+async fn a_device_that_goes_silent_mid_flow_times_out_on_that_step() {
+    use rainmaker_prov::sim::device::SimDevice;
+    use rainmaker_prov::sim::http_server::HttpDeviceServer;
+    let device = SimDevice::new(fast_config(SimSecurity::Sec1 { pop: Some(Secret::from(POP)) }));
+    // proto-ver + 2 handshake exchanges answered, then silence.
+    let link = Arc::new(GoesSilent { inner: device, after: 3, seen: Default::default() });
+    let server = HttpDeviceServer::bind(([127, 0, 0, 1], 0).into(), link).unwrap().spawn();
+    let transport: Arc<dyn Transport> =
+        Arc::new(HttpTransport::new(HttpConfig { host: server.host(), ..HttpConfig::default() }));
+    let mut request = ProvisionRequest::new(wifi("RefPeer-Home", "secretpass"));
+    request.session = SessionOptions { exchange_timeout: Duration::from_millis(700), ..options_for("sec1") };
+    request.poll = fast_poll();
+    let started = Instant::now();
+    let err = provision::provision(transport, request, None, &CancelToken::new()).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { step: Step::SendCredentials }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+}

@@ -410,3 +410,136 @@ impl fmt::Debug for DeviceSecuritySession {
             .finish_non_exhaustive()
     }
 }
+
+/// Deterministic byte source for the unit tests of this module tree.
+#[cfg(test)]
+pub(crate) struct TestRng(pub(crate) u8);
+
+#[cfg(test)]
+impl rand_core::TryRng for TestRng {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for b in dst {
+            self.0 = self.0.wrapping_mul(29).wrapping_add(11);
+            *b = self.0;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl rand_core::TryCryptoRng for TestRng {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_ordered_and_numbered() {
+        assert!(SecurityLevel::Sec0 < SecurityLevel::Sec1 && SecurityLevel::Sec1 < SecurityLevel::Sec2);
+        for level in [SecurityLevel::Sec0, SecurityLevel::Sec1, SecurityLevel::Sec2] {
+            assert_eq!(SecurityLevel::try_from(level.number()), Ok(level));
+            assert_eq!(SecurityLevel::from_number(level.number()), Some(level));
+        }
+        assert_eq!(SecurityLevel::try_from(3), Err(SecurityError::UnsupportedVersion));
+        assert_eq!(SecurityLevel::Sec2.to_string(), "security 2");
+        assert_eq!(Sec2Patch::Patch1.number(), 1);
+    }
+
+    #[test]
+    fn debug_output_is_redacted() {
+        let creds = Credentials::Sec2 {
+            username: "wifiprov".into(),
+            password: "hunter22".into(),
+        };
+        let config = DeviceSecurityConfig::Sec1 {
+            pop: Some("pop-9876".into()),
+        };
+        let mut rng = TestRng(5);
+        let (hs, _) = ClientHandshake::start(creds.clone(), &mut rng).unwrap();
+        let mut device = DeviceSecuritySession::new(Arc::new(config.clone()));
+        let (phone1, cmd0) = ClientHandshake::start(
+            Credentials::Sec1 {
+                pop: Some("pop-9876".into()),
+            },
+            &mut rng,
+        )
+        .unwrap();
+        let resp0 = device.handle(&cmd0, &mut rng).unwrap();
+        let ClientStep::Send(phone1, _) = phone1.on_response(&resp0).unwrap() else {
+            panic!("expected Send")
+        };
+        let texts = [
+            format!("{creds:?}"),
+            format!("{config:?}"),
+            format!("{hs:?}"),
+            format!("{phone1:?}"),
+            format!("{device:?}"),
+            format!(
+                "{:?}",
+                Credentials::Sec2Stripped {
+                    username: "u".into(),
+                    password: "hunter22".into()
+                }
+            ),
+        ];
+        for text in texts {
+            assert!(!text.contains("hunter22") && !text.contains("pop-9876"), "{text}");
+        }
+        assert!(format!("{hs:?}").contains("Sec2"));
+    }
+
+    #[test]
+    fn rejected_steps_map_to_errors() {
+        let mut rng = TestRng(9);
+        let (hs, _) = ClientHandshake::start(Credentials::Sec1 { pop: None }, &mut rng).unwrap();
+        assert_eq!(hs.step(), 1);
+        assert_eq!(hs.level(), SecurityLevel::Sec1);
+        assert_eq!(hs.on_rejected(), SecurityError::DeviceRejectedStep(1));
+        let (hs, cmd0) = ClientHandshake::start(Credentials::Sec1 { pop: None }, &mut rng).unwrap();
+        let mut device = DeviceSecuritySession::new(Arc::new(DeviceSecurityConfig::Sec1 { pop: None }));
+        let ClientStep::Send(hs, _) = hs.on_response(&device.handle(&cmd0, &mut rng).unwrap()).unwrap() else {
+            panic!("expected Send")
+        };
+        assert_eq!(hs.step(), 2);
+        assert_eq!(hs.on_rejected(), SecurityError::WrongCredentials);
+        let (hs, _) = ClientHandshake::start(Credentials::Sec0, &mut rng).unwrap();
+        assert_eq!(hs.on_rejected(), SecurityError::DeviceRejectedStep(1));
+    }
+
+    #[test]
+    fn salt_first_byte_is_never_zero() {
+        struct Zeros;
+        impl rand_core::TryRng for Zeros {
+            type Error = std::convert::Infallible;
+            fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+                Ok(0)
+            }
+            fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+                Ok(0)
+            }
+            fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+                dst.fill(0);
+                Ok(())
+            }
+        }
+        impl rand_core::TryCryptoRng for Zeros {}
+        let (salt, verifier) = generate_salt_verifier("wifiprov", b"abcd1234", &mut Zeros);
+        assert_eq!(salt.len(), 16);
+        assert_ne!(salt[0], 0);
+        assert_eq!(verifier, srp::compute_verifier(b"wifiprov", b"abcd1234", &salt, false));
+    }
+}

@@ -289,7 +289,6 @@ mod tests {
     use super::super::TestRng as Counter;
     use super::*;
 
-
     #[test]
     fn key_without_pop_is_raw_shared() {
         let shared = [9u8; 32];

@@ -314,3 +314,111 @@ impl fmt::Debug for DeviceAwaitCmd1 {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::TestRng;
+    use super::*;
+
+    fn device(patch: Sec2Patch) -> DeviceAwaitCmd0 {
+        let salt = [0x5au8; 16];
+        DeviceAwaitCmd0::new(
+            &salt,
+            &srp::compute_verifier(b"user", b"secret-pw", &salt, false),
+            patch,
+        )
+    }
+
+    #[test]
+    fn handshake_both_patches_and_redacted_debug() {
+        for patch in [Sec2Patch::Patch0, Sec2Patch::Patch1] {
+            let mut rng = TestRng(1);
+            let password = Secret::from("secret-pw");
+            let (c0, req0) = client_start("user", &password, false, &mut rng).unwrap();
+            let (d1, resp0) = device(patch).on_command0(&req0, &mut rng).unwrap();
+            let (c1, req1) = c0.on_response0(&resp0).unwrap();
+            for text in [format!("{c1:?}"), format!("{d1:?}"), format!("{:?}", device(patch))] {
+                assert!(!text.contains("secret-pw"), "{text}");
+            }
+            let (mut dev, resp1) = d1.on_command1(&req1, &mut rng).unwrap();
+            let mut phone = c1.on_response1(&resp1).unwrap();
+            assert_eq!(phone.sec2_patch(), Some(patch));
+            let wire = phone.encrypt(b"abc").unwrap();
+            assert_eq!(dev.decrypt(&wire).unwrap(), b"abc");
+        }
+    }
+
+    #[test]
+    fn device_rejects_short_a_and_zero_a() {
+        let mut rng = TestRng(2);
+        let short = encode(
+            Sec2MsgType::S2SessionCommand0,
+            Payload::Sc0(S2SessionCmd0 {
+                client_username: b"u".to_vec(),
+                client_pubkey: vec![7u8; 383],
+            }),
+        );
+        assert!(matches!(
+            device(Sec2Patch::Patch1).on_command0(&short, &mut rng),
+            Err(SecurityError::Malformed(_))
+        ));
+        for a in [vec![0u8; 384], srp::modulus().to_vec()] {
+            let req = encode(
+                Sec2MsgType::S2SessionCommand0,
+                Payload::Sc0(S2SessionCmd0 {
+                    client_username: b"u".to_vec(),
+                    client_pubkey: a,
+                }),
+            );
+            assert_eq!(
+                device(Sec2Patch::Patch1).on_command0(&req, &mut rng).unwrap_err(),
+                SecurityError::InvalidPeerValue
+            );
+        }
+        let no_user = encode(
+            Sec2MsgType::S2SessionCommand0,
+            Payload::Sc0(S2SessionCmd0 {
+                client_username: Vec::new(),
+                client_pubkey: vec![7u8; 384],
+            }),
+        );
+        assert!(matches!(
+            device(Sec2Patch::Patch1).on_command0(&no_user, &mut rng),
+            Err(SecurityError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn phone_rejects_b_zero_mod_n_and_bad_lengths() {
+        let password = Secret::from("pw");
+        let response = |b: Vec<u8>, salt: Vec<u8>| {
+            encode(
+                Sec2MsgType::S2SessionResponse0,
+                Payload::Sr0(S2SessionResp0 {
+                    status: 0,
+                    device_pubkey: b,
+                    device_salt: salt,
+                }),
+            )
+        };
+        let cases = [
+            (srp::modulus().to_vec(), vec![1u8; 16], SecurityError::InvalidPeerValue),
+            (vec![0u8; 384], vec![1u8; 16], SecurityError::InvalidPeerValue),
+        ];
+        for (b, salt, expected) in cases {
+            let (c0, _) = client_start("u", &password, false, &mut TestRng(3)).unwrap();
+            assert_eq!(c0.on_response0(&response(b, salt)).unwrap_err(), expected);
+        }
+        for (b, salt) in [
+            (vec![1u8; 385], vec![1u8; 16]),
+            (Vec::new(), vec![1u8; 16]),
+            (vec![3u8; 384], Vec::new()),
+        ] {
+            let (c0, _) = client_start("u", &password, false, &mut TestRng(3)).unwrap();
+            assert!(matches!(
+                c0.on_response0(&response(b, salt)),
+                Err(SecurityError::Malformed(_))
+            ));
+        }
+    }
+}

@@ -45,12 +45,8 @@ fn consts() -> &'static Consts {
     CONSTS.get_or_init(|| {
         let g = G3072::generator();
         let modulus = g.params().modulus();
-        let mut n_bytes = [0u8; N_LEN];
-        let raw = modulus.as_ref().to_be_bytes();
-        n_bytes.copy_from_slice(&raw[raw.len() - N_LEN..]);
-        let mut g_pad = [0u8; N_LEN];
-        let g_raw = g.retrieve().to_be_bytes();
-        g_pad.copy_from_slice(&g_raw[g_raw.len() - N_LEN..]);
+        let n_bytes = fixed_bytes(modulus.as_ref());
+        let g_pad = fixed_bytes(&g.retrieve());
 
         let k: [u8; HASH_LEN] = Sha512::new()
             .chain_update(n_bytes)
@@ -319,6 +315,40 @@ mod tests {
         assert_eq!(
             client_premaster(&big_b, &x, &a, &[0u8; 64]),
             Err(SecurityError::InvalidPeerValue)
+        );
+    }
+}
+
+#[cfg(test)]
+mod reduction_tests {
+    use super::*;
+
+    /// `N + small` as 384 big-endian bytes (fits: N is below 2^3072 - 2^3000).
+    fn n_plus(small: u8) -> [u8; N_LEN] {
+        let mut out = modulus();
+        let mut carry = u16::from(small);
+        for byte in out.iter_mut().rev() {
+            let sum = u16::from(*byte) + carry;
+            *byte = (sum & 0xff) as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0);
+        out
+    }
+
+    #[test]
+    fn unreduced_public_values_are_reduced() {
+        let a = [0x81u8; 32];
+        let x = compute_x(b"salt", &inner_hash(b"u", b"p"), false);
+        let u = [0x33u8; 64];
+        let reduced = client_premaster(&[9], &x, &a, &u).unwrap();
+        let unreduced = client_premaster(&n_plus(9), &x, &a, &u).unwrap();
+        assert_eq!(*reduced, *unreduced);
+        let v = verifier_from_x(&x);
+        let b = [0x42u8; 32];
+        assert_eq!(
+            *device_premaster(&[9], &v, &u, &b).unwrap(),
+            *device_premaster(&n_plus(9), &v, &u, &b).unwrap()
         );
     }
 }

@@ -424,7 +424,7 @@ impl SimDevice {
         Ok(match cmd {
             wifi::ScanCommand::Start(_) => {
                 let mut nets: Vec<_> = self.config.access_points.iter().map(|a| a.network.clone()).collect();
-                nets.sort_by(|a, b| b.rssi.cmp(&a.rssi));
+                nets.sort_by_key(|n| std::cmp::Reverse(n.rssi));
                 nets.truncate(self.config.scan_max_entries);
                 st.scan_results = Some(nets);
                 wifi::encode_scan_start_response(endpoints::DeviceStatus::Success)
