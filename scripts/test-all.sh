@@ -37,6 +37,14 @@ run_suite build cargo build --workspace --all-targets --locked
 run_suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 run_suite cargo-test cargo test --workspace --locked
 count_cargo build/suite-cargo-test.log
+run_suite kotlin bash scripts/kotlin-test.sh
+count_plain build/suite-kotlin.log
+run_suite swift bash scripts/swift-test.sh
+count_plain build/suite-swift.log
+run_suite android bash scripts/android-check.sh
+count_plain build/suite-android.log
+run_suite interop bash scripts/interop-test.sh
+count_plain build/suite-interop.log
 
 echo
 echo "all: $passed passed, $failed failed"

@@ -269,24 +269,15 @@ impl DeviceSession {
     /// ends the security session (the cipher state can no longer be trusted, PROTOCOL.md 12.22).
     pub async fn exchange(&self, step: Step, endpoint: &str, plaintext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         let mut state = self.state.lock().await;
-        let cipher = state.cipher.as_mut().ok_or(Error::NotConnected)?;
+        // The cipher is taken out for the duration of the exchange and put back only when the
+        // exchange completed: if this future is dropped (cancelled) or the transport fails, the
+        // keystream/counter state is unknown and the session must be re-established.
+        let mut cipher = state.cipher.take().ok_or(Error::NotConnected)?;
         let wire = cipher.encrypt(plaintext).map_err(|e| Error::from_security(step.clone(), e))?;
-        match self.raw_exchange(&step, endpoint, wire).await {
-            Ok(resp) => {
-                let cipher = state.cipher.as_mut().ok_or(Error::NotConnected)?;
-                match cipher.decrypt(&resp) {
-                    Ok(plain) => Ok(Zeroizing::new(plain)),
-                    Err(e) => {
-                        state.cipher = None;
-                        Err(Error::from_security(step, e))
-                    }
-                }
-            }
-            Err(e) => {
-                state.cipher = None;
-                Err(e)
-            }
-        }
+        let resp = self.raw_exchange(&step, endpoint, wire).await?;
+        let plain = cipher.decrypt(&resp).map_err(|e| Error::from_security(step, e))?;
+        state.cipher = Some(cipher);
+        Ok(Zeroizing::new(plain))
     }
 
     fn scan_page_size(&self) -> u32 {

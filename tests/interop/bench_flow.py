@@ -21,6 +21,9 @@ Clients:
 - `python-esp-prov-polls`: the same, but with esp_prov's / the RainMaker CLI's cadence (sleep 5 s
   before every GetStatus), i.e. what the upstream tool really takes.
 
+"Fixed waits" are the pauses between status polls plus 40 ms of simulated latency per exchange;
+wall time minus them is what the client itself (process start, crypto, HTTP) costs.
+
 Independently of the client, every run also counts the `device http server: POST` debug lines of
 the simulator (run with -vv), which must equal the client-side count.
 """
@@ -91,7 +94,8 @@ def run_ours(binary: str, addr: str, sec: int) -> dict:
     if p.returncode != 0 or not out.get("ok"):
         raise RuntimeError(f"rainmaker-prov provision failed ({p.returncode}): {p.stdout} {p.stderr[-2000:]}")
     exchanges = len(re.findall(r"http transport: POST /", p.stderr))
-    return {"wall": wall, "exchanges": exchanges}
+    polls = len(re.findall(r"http transport: POST /prov-config", p.stderr)) - 2  # minus set + apply
+    return {"wall": wall, "exchanges": exchanges, "polls": polls, "schedule": "same"}
 
 
 def run_python(addr: str, sec: int, schedule: str) -> dict:
@@ -103,7 +107,8 @@ def run_python(addr: str, sec: int, schedule: str) -> dict:
     if p.returncode != 0:
         raise RuntimeError(f"python client failed: {p.stdout} {p.stderr[-2000:]}")
     once = json.loads(p.stdout.strip().splitlines()[-1])
-    return {"wall": wall, "flow": once["flow"], "exchanges": once["exchanges"], "polls": once["polls"]}
+    return {"wall": wall, "flow": once["flow"], "exchanges": once["exchanges"], "polls": once["polls"],
+            "schedule": schedule}
 
 
 def python_once(addr: str, sec: int, schedule: str) -> None:
@@ -124,6 +129,16 @@ def python_once(addr: str, sec: int, schedule: str) -> None:
     flow = time.perf_counter() - t0
     tp.close()
     print(json.dumps({"flow": flow, "exchanges": tp.total, "counts": tp.counts, "polls": polls}))
+
+
+def fixed_waits(r: dict, latency_ms: int) -> float:
+    """Seconds a run must spend no matter how fast the client is: its pauses between status
+    polls plus the simulator's per-exchange latency."""
+    if r["schedule"] == "same":
+        sleeps = sum(min(0.25 * 1.5 ** i, 2.0) for i in range(r["polls"]))
+    else:
+        sleeps = 5.0 * r["polls"]
+    return sleeps + r["exchanges"] * latency_ms / 1000
 
 
 def summary(values: list[float]) -> str:
@@ -178,13 +193,17 @@ def main(argv: Optional[list[str]] = None) -> int:
             walls = [r["wall"] for r in results]
             flows = [r["flow"] for r in results if "flow" in r]
             exch = sorted({r["exchanges"] for r in results})
+            excess = [r["wall"] - fixed_waits(r, args.latency_ms) for r in results]
+            polls = sorted({r["polls"] for r in results})
             rows.append((sec, client, summary(walls), summary(flows) if flows else "-",
-                         "/".join(str(e) for e in exch)))
+                         "/".join(str(e) for e in exch), "/".join(str(n) for n in polls),
+                         f"{statistics.median(excess) * 1000:.0f} ms"))
 
-    print(f"| scheme | client | process wall time | in-process flow time | exchanges |")
-    print("|---|---|---|---|---|")
-    for sec, client, wall, flow, exch in rows:
-        print(f"| sec{sec} | {client} | {wall} | {flow} | {exch} |")
+    print("| scheme | client | process wall time | in-process flow time | exchanges | status polls "
+          "| wall time minus fixed waits (median) |")
+    print("|---|---|---|---|---|---|---|")
+    for sec, client, wall, flow, exch, polls, excess in rows:
+        print(f"| sec{sec} | {client} | {wall} | {flow} | {exch} | {polls} | {excess} |")
     return 0
 
 

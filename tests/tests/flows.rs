@@ -435,3 +435,19 @@ async fn a_device_that_goes_silent_mid_flow_times_out_on_that_step() {
     assert!(matches!(err, Error::Timeout { step: Step::SendCredentials }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_dropped_exchange_ends_the_security_session() {
+    let mut config = fast_config(SimSecurity::Sec1 { pop: Some(Secret::from(POP)) });
+    config.exchange_latency = Duration::from_millis(20);
+    let fx = Fixture::start(config, Via::Memory).unwrap();
+    let session = DeviceSession::new(fx.transport.clone(), options_for("sec1"));
+    session.connect().await.unwrap();
+    // Drop the exchange future half-way: the sec1 keystream position is now unknown.
+    let dropped = tokio::time::timeout(Duration::from_millis(5), session.send_custom("custom-data", b"x")).await;
+    assert!(dropped.is_err(), "the exchange should still have been in flight");
+    assert!(matches!(session.wifi_status().await.unwrap_err(), Error::NotConnected));
+    // A new handshake restores service.
+    session.connect().await.unwrap();
+    assert_eq!(session.send_custom("custom-data", b"again").await.unwrap(), b"again");
+}
