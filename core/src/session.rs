@@ -177,6 +177,7 @@ impl DeviceSession {
         if level < self.options.min_security {
             return Err(Error::SecurityBelowMinimum { offered: level, minimum: self.options.min_security });
         }
+        log::info!("device session: security {} (patch {}), detected from {:?}", level.number(), detected.sec_patch_ver, detected.source);
         self.emit(ProgressEvent::SecurityChosen { level, patch: detected.sec_patch_ver });
         let creds = self.credentials(level, detected.no_pop)?;
         self.emit(ProgressEvent::Handshaking);
@@ -193,6 +194,7 @@ impl DeviceSession {
             }
             other => other?,
         };
+        log::info!("device session: secure session established");
         self.emit(ProgressEvent::SessionEstablished);
         let info = SessionInfo { version, security: level, sec_patch_ver: detected.sec_patch_ver };
         state.cipher = Some(cipher);

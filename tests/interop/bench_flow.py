@@ -114,6 +114,7 @@ def run_python(addr: str, sec: int, schedule: str) -> dict:
 def python_once(addr: str, sec: int, schedule: str) -> None:
     """One flow with Espressif's modules, in this process; prints a JSON summary."""
     sys.path.insert(0, HERE)
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     import esp_client as ec
 
     ec.pin_srp_randomness(1)  # verified full-length A, see esp_client.py
