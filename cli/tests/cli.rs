@@ -201,3 +201,24 @@ fn demo_runs_the_main_job_on_the_builtin_simulator() {
     assert!(progress.contains("secure session established"), "{progress}");
     assert!(progress.contains("device connected"), "{progress}");
 }
+
+#[test]
+fn without_ssid_a_terminal_user_picks_from_the_scan() {
+    // `script` (util-linux) gives the command a pseudo-terminal; our input goes through it.
+    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    let cmd = format!("{BIN} provision --transport softap --host {} --pop abcd1234", sim.addr);
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`script` from util-linux");
+    // Network 2 is RefPeer-Office (sorted by signal).
+    child.stdin.take().unwrap().write_all(b"2\nofficepass\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Pick a network [1-16]"), "{text}");
+    assert!(text.contains("joined `RefPeer-Office`"), "{text}");
+}

@@ -95,6 +95,56 @@ pub struct SessionInfo {
     pub sec_patch_ver: u8,
 }
 
+/// A device that reports "scan not finished" this many times in a row is given up on.
+const MAX_SCAN_STATUS_POLLS: u32 = 200;
+
+/// Paces status polling after apply: growing pauses, bounded by the deadline.
+struct Poller {
+    options: PollOptions,
+    started: tokio::time::Instant,
+    interval: Duration,
+    polls: u32,
+}
+
+impl Poller {
+    fn new(options: PollOptions) -> Self {
+        Self { options, started: tokio::time::Instant::now(), interval: options.initial_interval, polls: 0 }
+    }
+
+    /// Waits before the next poll; returns its number, or a timeout once the deadline would pass.
+    async fn next(&mut self) -> Result<u32> {
+        if self.polls > 0 {
+            self.interval = (self.interval * 3 / 2).min(self.options.max_interval);
+            if self.started.elapsed() + self.interval > self.options.deadline {
+                return Err(Error::Timeout { step: Step::ConnectionStatus });
+            }
+        }
+        tokio::time::sleep(self.interval).await;
+        self.polls += 1;
+        Ok(self.polls)
+    }
+}
+
+/// A transport failure while polling after apply: the credentials were applied, the outcome is
+/// unknown.
+fn outcome_unknown(err: Error) -> Error {
+    match err {
+        Error::Disconnected { step, .. } | Error::Timeout { step } => Error::OutcomeUnknown { step },
+        other => other,
+    }
+}
+
+/// The codec functions of one kind of scan (Wi-Fi or Thread) on `prov-scan`.
+struct ScanCodec<T> {
+    step: Step,
+    start: Vec<u8>,
+    parse_start: fn(&[u8]) -> std::result::Result<(), endpoints::EndpointError>,
+    status: fn() -> Vec<u8>,
+    parse_status: fn(&[u8]) -> std::result::Result<wifi::ScanStatus, endpoints::EndpointError>,
+    result: fn(u32, u32) -> Vec<u8>,
+    parse_result: fn(&[u8]) -> std::result::Result<Vec<T>, endpoints::EndpointError>,
+}
+
 struct State {
     cipher: Option<SessionCipher>,
     info: Option<SessionInfo>,
@@ -298,42 +348,59 @@ impl DeviceSession {
 
     /// Scans for Wi-Fi networks and reads every result page.
     pub async fn scan_wifi(&self, params: Option<wifi::ScanParams>) -> Result<Vec<wifi::WifiNetwork>> {
-        let step = Step::WifiScan;
         let params = params.unwrap_or_else(|| self.default_scan_params());
+        let codec = ScanCodec {
+            step: Step::WifiScan,
+            start: wifi::scan_start_request(&params),
+            parse_start: wifi::parse_scan_start_response,
+            status: wifi::scan_status_request,
+            parse_status: wifi::parse_scan_status_response,
+            result: wifi::scan_result_request,
+            parse_result: wifi::parse_scan_result_response,
+        };
+        self.scan(codec).await
+    }
+
+    /// Runs a scan: start, poll the status (bounded) until finished, read every result page.
+    async fn scan<T>(&self, codec: ScanCodec<T>) -> Result<Vec<T>> {
+        let step = codec.step;
+        let endpoint_err = |step: &Step| {
+            let step = step.clone();
+            move |e| Error::from_endpoint(step, e)
+        };
         self.emit(ProgressEvent::Scanning);
-        let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &wifi::scan_start_request(&params)).await?;
-        wifi::parse_scan_start_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+        let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &codec.start).await?;
+        (codec.parse_start)(&resp).map_err(endpoint_err(&step))?;
         let mut interval = Duration::from_millis(100);
         let mut polls = 0u32;
         let count = loop {
-            let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &wifi::scan_status_request()).await?;
-            let status = wifi::parse_scan_status_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+            let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &(codec.status)()).await?;
+            let status = (codec.parse_status)(&resp).map_err(endpoint_err(&step))?;
             if status.finished {
                 break status.count;
             }
             polls += 1;
-            if polls > 200 {
+            if polls > MAX_SCAN_STATUS_POLLS {
                 return Err(Error::Timeout { step });
             }
             tokio::time::sleep(interval).await;
             interval = (interval * 3 / 2).min(Duration::from_secs(1));
         };
         let page = self.scan_page_size();
-        let mut networks = Vec::with_capacity(count as usize);
+        let mut found = Vec::with_capacity(count as usize);
         let mut start = 0u32;
         while start < count {
             let n = page.min(count - start);
-            let resp =
-                self.exchange(step.clone(), endpoints::PROV_SCAN, &wifi::scan_result_request(start, n)).await?;
-            let entries = wifi::parse_scan_result_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
+            let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &(codec.result)(start, n)).await?;
+            let entries = (codec.parse_result)(&resp).map_err(endpoint_err(&step))?;
             if entries.is_empty() {
                 return Err(Error::Protocol { step, detail: format!("empty scan page at index {start} of {count}") });
             }
-            start += entries.len() as u32;
-            networks.extend(entries);
+            start = start.saturating_add(u32::try_from(entries.len()).unwrap_or(u32::MAX));
+            found.extend(entries);
         }
-        self.emit(ProgressEvent::ScanFinished { count: networks.len() });
-        Ok(networks)
+        self.emit(ProgressEvent::ScanFinished { count: found.len() });
+        Ok(found)
     }
 
     /// Sends Wi-Fi credentials (`prov-config` set).
@@ -386,20 +453,10 @@ impl DeviceSession {
     pub async fn provision_wifi(&self, ssid: &[u8], passphrase: &[u8], poll: PollOptions) -> Result<wifi::WifiConnectedInfo> {
         self.set_wifi_config(ssid, passphrase).await?;
         self.apply_wifi_config().await?;
-        let started = tokio::time::Instant::now();
-        let mut interval = poll.initial_interval;
-        let mut polls = 0u32;
+        let mut poller = Poller::new(poll);
         loop {
-            tokio::time::sleep(interval).await;
-            polls += 1;
-            let status = match self.wifi_status().await {
-                Ok(s) => s,
-                Err(Error::Disconnected { step, .. } | Error::Timeout { step }) => {
-                    return Err(Error::OutcomeUnknown { step });
-                }
-                Err(e) => return Err(e),
-            };
-            match status {
+            let polls = poller.next().await?;
+            match self.wifi_status().await.map_err(outcome_unknown)? {
                 wifi::WifiStatus::Connected(info) => {
                     self.emit(ProgressEvent::Connected);
                     return Ok(info);
@@ -419,53 +476,23 @@ impl DeviceSession {
                 wifi::WifiStatus::Connecting { attempts_remaining } => {
                     self.emit(ProgressEvent::Connecting { polls, attempts_remaining });
                 }
-                wifi::WifiStatus::Disconnected => {
-                    self.emit(ProgressEvent::Connecting { polls, attempts_remaining: None });
-                }
+                wifi::WifiStatus::Disconnected => self.emit(ProgressEvent::Connecting { polls, attempts_remaining: None }),
             }
-            if started.elapsed() + interval > poll.deadline {
-                return Err(Error::Timeout { step: Step::ConnectionStatus });
-            }
-            interval = (interval * 3 / 2).min(poll.max_interval);
         }
     }
 
     /// Scans for Thread networks (network_provisioning devices with `thread_scan`).
     pub async fn scan_thread(&self) -> Result<Vec<thread::ThreadNetwork>> {
-        let step = Step::ThreadScan;
-        self.emit(ProgressEvent::Scanning);
-        let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &thread::scan_start_request(true, 0)).await?;
-        thread::parse_scan_start_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
-        let mut polls = 0u32;
-        let count = loop {
-            let resp = self.exchange(step.clone(), endpoints::PROV_SCAN, &thread::scan_status_request()).await?;
-            let status = thread::parse_scan_status_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
-            if status.finished {
-                break status.count;
-            }
-            polls += 1;
-            if polls > 200 {
-                return Err(Error::Timeout { step });
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+        let codec = ScanCodec {
+            step: Step::ThreadScan,
+            start: thread::scan_start_request(true, 0),
+            parse_start: thread::parse_scan_start_response,
+            status: thread::scan_status_request,
+            parse_status: thread::parse_scan_status_response,
+            result: thread::scan_result_request,
+            parse_result: thread::parse_scan_result_response,
         };
-        let page = self.scan_page_size();
-        let mut networks = Vec::with_capacity(count as usize);
-        let mut start = 0u32;
-        while start < count {
-            let n = page.min(count - start);
-            let resp =
-                self.exchange(step.clone(), endpoints::PROV_SCAN, &thread::scan_result_request(start, n)).await?;
-            let entries =
-                thread::parse_scan_result_response(&resp).map_err(|e| Error::from_endpoint(step.clone(), e))?;
-            if entries.is_empty() {
-                return Err(Error::Protocol { step, detail: format!("empty scan page at index {start} of {count}") });
-            }
-            start += entries.len() as u32;
-            networks.extend(entries);
-        }
-        self.emit(ProgressEvent::ScanFinished { count: networks.len() });
-        Ok(networks)
+        self.scan(codec).await
     }
 
     /// Reads the Thread attach status once.
@@ -486,33 +513,20 @@ impl DeviceSession {
         let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &thread::apply_config_request()).await?;
         thread::parse_apply_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))?;
         self.emit(ProgressEvent::Applying);
-        let started = tokio::time::Instant::now();
-        let mut interval = poll.initial_interval;
-        let mut polls = 0u32;
+        let mut poller = Poller::new(poll);
         loop {
-            tokio::time::sleep(interval).await;
-            polls += 1;
-            let status = match self.thread_status().await {
-                Ok(s) => s,
-                Err(Error::Disconnected { step, .. } | Error::Timeout { step }) => {
-                    return Err(Error::OutcomeUnknown { step });
-                }
-                Err(e) => return Err(e),
-            };
+            let polls = poller.next().await?;
+            let status = self.thread_status().await.map_err(outcome_unknown)?;
             match status {
                 thread::ThreadStatus::Attached { .. } => {
                     self.emit(ProgressEvent::Connected);
                     return Ok(status);
                 }
-                thread::ThreadStatus::Failed(reason) => {
-                    return Err(Error::ThreadAttachFailed(format!("{reason:?}")));
+                thread::ThreadStatus::Failed(reason) => return Err(Error::ThreadAttachFailed(format!("{reason:?}"))),
+                thread::ThreadStatus::Attaching | thread::ThreadStatus::Detached => {
+                    self.emit(ProgressEvent::Connecting { polls, attempts_remaining: None });
                 }
-                _ => self.emit(ProgressEvent::Connecting { polls, attempts_remaining: None }),
             }
-            if started.elapsed() + interval > poll.deadline {
-                return Err(Error::Timeout { step: Step::ConnectionStatus });
-            }
-            interval = (interval * 3 / 2).min(poll.max_interval);
         }
     }
 
