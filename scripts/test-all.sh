@@ -35,6 +35,7 @@ rustup component add clippy >/dev/null 2>&1 || true
 
 run_suite build cargo build --workspace --all-targets --locked
 run_suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+run_suite doc env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
 run_suite cargo-test cargo test --workspace --locked
 count_cargo build/suite-cargo-test.log
 run_suite kotlin bash scripts/kotlin-test.sh

@@ -451,3 +451,30 @@ async fn a_dropped_exchange_ends_the_security_session() {
     session.connect().await.unwrap();
     assert_eq!(session.send_custom("custom-data", b"again").await.unwrap(), b"again");
 }
+
+#[tokio::test]
+async fn a_verifier_from_espressifs_python_generator_is_accepted_after_one_retry() {
+    // For `wifiprov`/`pw69` the inner hash starts with 00; esp_prov's generator strips it, so the
+    // device holds the "stripped" verifier (PROTOCOL.md 4.3.2 hazard 1).
+    use rainmaker_prov::security::srp;
+    let salt = hex::decode("5a17c0de0badc0ffee00112233445566").unwrap();
+    let verifier = srp::compute_verifier(b"wifiprov", b"pw69", &salt, true);
+    let mut config = fast_config(SimSecurity::Sec2Provisioned { salt, verifier, patch: Sec2Patch::Patch1 });
+    config.auto_stop = None;
+    for via in [Via::Memory, Via::Http] {
+        let fx = Fixture::start(config.clone(), via).unwrap();
+        let recorder = Arc::new(Recorder::default());
+        let options = SessionOptions { pop: Some(Secret::from("pw69")), ..options_for("sec2") };
+        let session = DeviceSession::new(fx.transport.clone(), options).with_listener(recorder.clone());
+        session.connect().await.unwrap();
+        assert!(recorder.0.lock().unwrap().contains(&ProgressEvent::RetryingHandshake));
+        assert_eq!(session.send_custom("custom-data", b"ok").await.unwrap(), b"ok");
+    }
+    // A password whose inner hash does not start with 00 gets no second try.
+    let fx = Fixture::start(config, Via::Memory).unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let options = SessionOptions { pop: Some(Secret::from(POP)), ..options_for("sec2") };
+    let session = DeviceSession::new(fx.transport.clone(), options).with_listener(recorder.clone());
+    assert!(matches!(session.connect().await.unwrap_err(), Error::WrongCredentials));
+    assert!(!recorder.0.lock().unwrap().contains(&ProgressEvent::RetryingHandshake));
+}

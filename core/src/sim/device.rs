@@ -36,6 +36,16 @@ pub enum SimSecurity {
         /// GCM nonce mode.
         patch: Sec2Patch,
     },
+    /// Security 2 with a salt and verifier made elsewhere (a factory partition, or Espressif's
+    /// `esp_prov --sec2_gen_cred` output), as firmware receives them.
+    Sec2Provisioned {
+        /// The salt, sent verbatim.
+        salt: Vec<u8>,
+        /// The verifier (big-endian).
+        verifier: Vec<u8>,
+        /// GCM nonce mode.
+        patch: Sec2Patch,
+    },
 }
 
 impl SimSecurity {
@@ -44,7 +54,7 @@ impl SimSecurity {
         match self {
             SimSecurity::Sec0 => SecurityLevel::Sec0,
             SimSecurity::Sec1 { .. } => SecurityLevel::Sec1,
-            SimSecurity::Sec2 { .. } => SecurityLevel::Sec2,
+            SimSecurity::Sec2 { .. } | SimSecurity::Sec2Provisioned { .. } => SecurityLevel::Sec2,
         }
     }
 }
@@ -143,7 +153,7 @@ impl SimConfig {
             _ => {}
         }
         let patch = match &self.security {
-            SimSecurity::Sec2 { patch: Sec2Patch::Patch1, .. } => 1,
+            SimSecurity::Sec2 { patch: Sec2Patch::Patch1, .. } | SimSecurity::Sec2Provisioned { patch: Sec2Patch::Patch1, .. } => 1,
             _ => 0,
         };
         VersionInfo {
@@ -305,6 +315,9 @@ impl SimDevice {
             SimSecurity::Sec2 { username, password, patch } => {
                 let (salt, verifier) = crate::security::generate_salt_verifier(username, password.expose(), &mut rng);
                 DeviceSecurityConfig::Sec2 { salt, verifier, patch: *patch }
+            }
+            SimSecurity::Sec2Provisioned { salt, verifier, patch } => {
+                DeviceSecurityConfig::Sec2 { salt: salt.clone(), verifier: verifier.clone(), patch: *patch }
             }
         });
         let version_json = proto_ver::render(&config.version_info());
