@@ -273,7 +273,7 @@ struct State {
     scan_results: Option<Vec<wifi::WifiNetwork>>,
     thread_scan_results: Option<Vec<thread::ThreadNetwork>>,
     connected_reported_at: Option<Instant>,
-    rng: StdRng,
+    rng: SimRng,
     sessions_opened: u64,
     requests: u64,
 }
@@ -305,10 +305,21 @@ pub struct SimStats {
 impl SimDevice {
     /// Builds the device: derives the SRP salt and verifier for security 2.
     pub fn new(config: SimConfig) -> Arc<Self> {
-        let mut rng = match config.seed {
+        let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_rng(&mut rand::rng()),
         };
+        Self::build(config, SimRng::Seeded(rng))
+    }
+
+    /// Builds a device whose every random draw (session cookies, key pairs, nonces, salts) comes
+    /// from `source`, in the order the firmware would draw — for replaying recorded sessions
+    /// byte for byte. `config.seed` is ignored.
+    pub fn with_randomness(config: SimConfig, source: Box<dyn FnMut(&mut [u8]) + Send>) -> Arc<Self> {
+        Self::build(config, SimRng::Scripted(source))
+    }
+
+    fn build(config: SimConfig, mut rng: SimRng) -> Arc<Self> {
         let security_config = Arc::new(match &config.security {
             SimSecurity::Sec0 => DeviceSecurityConfig::Sec0,
             SimSecurity::Sec1 { pop } => DeviceSecurityConfig::Sec1 { pop: pop.clone() },
@@ -662,6 +673,40 @@ impl SimDevice {
         Ok(wifi::encode_ctrl_response(cmd, status))
     }
 }
+
+/// The simulated device's randomness: seeded, or scripted by a test.
+enum SimRng {
+    Seeded(StdRng),
+    Scripted(Box<dyn FnMut(&mut [u8]) + Send>),
+}
+
+impl rand_core::TryRng for SimRng {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        // Little-endian, like esp_random() stored in memory.
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        match self {
+            SimRng::Seeded(rng) => rand_core::Rng::fill_bytes(rng, dst),
+            SimRng::Scripted(source) => source(dst),
+        }
+        Ok(())
+    }
+}
+
+// Seeded: a CSPRNG; scripted: whatever the test replays (recorded draws of a real device).
+impl rand_core::TryCryptoRng for SimRng {}
 
 /// Thread MeshCoP TLV type of the extended PAN id.
 const TLV_EXT_PAN_ID: u8 = 2;
