@@ -31,8 +31,9 @@ run_suite() { # name, command...
 
 echo "==> toolchain"
 cargo --version
-rustup component add clippy >/dev/null 2>&1 || true
+rustup component add clippy rustfmt >/dev/null 2>&1 || true
 
+run_suite fmt cargo fmt --all --check
 run_suite build cargo build --workspace --all-targets --locked
 run_suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 run_suite doc env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked

@@ -18,8 +18,8 @@ use crate::error::ProvError;
 use crate::events::{CancelHandle, ListenerSlot, ProgressListener};
 use crate::transport::{ForeignTransport, ProvTransport};
 use crate::types::{
-    DeviceCapabilities, ProvOptions, SessionDetails, ThreadAttachment, ThreadNetwork, WifiConnection,
-    WifiNetwork, WifiStatus,
+    DeviceCapabilities, ProvOptions, SessionDetails, ThreadAttachment, ThreadNetwork, WifiConnection, WifiNetwork,
+    WifiStatus,
 };
 
 /// A provisioning session with one device. Create one per device (they are independent; many
@@ -58,7 +58,8 @@ fn session_options(options: ProvOptions) -> SessionOptions {
 impl ProvDevice {
     /// A device over a core transport.
     pub(crate) fn over(transport: Arc<dyn Transport>, options: ProvOptions) -> Arc<Self> {
-        let poll = PollOptions { deadline: Duration::from_millis(options.connect_deadline_ms), ..PollOptions::default() };
+        let poll =
+            PollOptions { deadline: Duration::from_millis(options.connect_deadline_ms), ..PollOptions::default() };
         let listener = Arc::new(ListenerSlot::default());
         let session = DeviceSession::new(transport, session_options(options)).with_listener(listener.clone());
         Arc::new(Self { session: Arc::new(session), listener, poll })
@@ -163,10 +164,8 @@ impl ProvDevice {
     ) -> Result<WifiConnection, ProvError> {
         let passphrase = Secret::from(passphrase);
         let poll = self.poll;
-        self.run(cancel, move |s| async move {
-            Ok(s.provision_wifi(&ssid, passphrase.expose(), poll).await?.into())
-        })
-        .await
+        self.run(cancel, move |s| async move { Ok(s.provision_wifi(&ssid, passphrase.expose(), poll).await?.into()) })
+            .await
     }
 
     /// Sends a Thread Active Operational Dataset (TLV bytes), applies it and waits until the

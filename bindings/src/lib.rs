@@ -37,8 +37,8 @@ pub use qr::{QrPayload, QrTransport, parse_qr_code};
 pub use sim::{SimulatedDevice, SimulatedDeviceConfig, SimulatedNetwork};
 pub use transport::{LinkKind, ProvTransport, TransportFailure};
 pub use types::{
-    AppCapabilities, DeviceCapabilities, ProvOptions, SecurityLevel, SessionDetails, ThreadAttachment,
-    ThreadNetwork, WifiConnection, WifiFailReason, WifiNetwork, WifiStatus,
+    AppCapabilities, DeviceCapabilities, ProvOptions, SecurityLevel, SessionDetails, ThreadAttachment, ThreadNetwork,
+    WifiConnection, WifiFailReason, WifiNetwork, WifiStatus,
 };
 
 /// The version of this library (the Cargo package version).

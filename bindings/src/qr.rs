@@ -75,8 +75,8 @@ mod tests {
 
     #[test]
     fn a_firmware_qr_code_parses_and_a_bad_one_is_invalid_input() {
-        let p = parse_qr_code(r#"{"ver":"v1","name":"PROV_1A2B3C","pop":"abcd1234","transport":"softap"}"#.into())
-            .unwrap();
+        let p =
+            parse_qr_code(r#"{"ver":"v1","name":"PROV_1A2B3C","pop":"abcd1234","transport":"softap"}"#.into()).unwrap();
         assert_eq!((p.name.as_str(), p.transport), ("PROV_1A2B3C", QrTransport::SoftAp));
         assert_eq!(p.pop.as_deref(), Some("abcd1234"));
         assert!(!format!("{p:?}").contains("abcd1234"));

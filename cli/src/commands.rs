@@ -173,7 +173,11 @@ fn parse_custom(items: &[String]) -> Result<Vec<(String, Vec<u8>)>, Error> {
         .collect()
 }
 
-async fn pick_network(args: &DeviceArgs, options: &SessionOptions, cancel: &CancelToken) -> Result<(Vec<u8>, Secret), Error> {
+async fn pick_network(
+    args: &DeviceArgs,
+    options: &SessionOptions,
+    cancel: &CancelToken,
+) -> Result<(Vec<u8>, Secret), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::InvalidInput("no --ssid given and no terminal to pick a network from".into()));
     }
@@ -191,7 +195,14 @@ async fn pick_network(args: &DeviceArgs, options: &SessionOptions, cancel: &Canc
     }
     eprintln!("Networks seen by the device:");
     for (i, n) in networks.iter().enumerate() {
-        eprintln!("  {:>2}. {:<34} ch {:>2}  {:>4} dBm  {:?}", i + 1, output::display_ssid(&n.ssid), n.channel, n.rssi, n.auth);
+        eprintln!(
+            "  {:>2}. {:<34} ch {:>2}  {:>4} dBm  {:?}",
+            i + 1,
+            output::display_ssid(&n.ssid),
+            n.channel,
+            n.rssi,
+            n.auth
+        );
     }
     eprint!("Pick a network [1-{}]: ", networks.len());
     let _ = std::io::stderr().flush();
@@ -227,7 +238,8 @@ async fn provision_cmd(
     let network = match (thread_dataset, ssid) {
         (Some(hex_dataset), _) => NetworkCredentials::Thread {
             dataset: Secret::new(
-                hex::decode(hex_dataset.trim()).map_err(|_| Error::InvalidInput("--thread-dataset is not hex".into()))?,
+                hex::decode(hex_dataset.trim())
+                    .map_err(|_| Error::InvalidInput("--thread-dataset is not hex".into()))?,
             ),
         },
         (None, Some(ssid)) => NetworkCredentials::Wifi {
@@ -334,7 +346,9 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
         SecArg::S1 => SimSecurity::Sec1 { pop: args.pop.as_deref().map(Secret::from) },
         SecArg::S2 | SecArg::Auto => SimSecurity::Sec2 {
             username: args.username.clone(),
-            password: Secret::from(args.password.clone().or_else(|| args.pop.clone()).unwrap_or_else(|| "abcd1234".into())),
+            password: Secret::from(
+                args.password.clone().or_else(|| args.pop.clone()).unwrap_or_else(|| "abcd1234".into()),
+            ),
             patch: match args.sec_patch_ver {
                 0 => Sec2Patch::Patch0,
                 1 => Sec2Patch::Patch1,

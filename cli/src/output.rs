@@ -1,8 +1,8 @@
 //! Terminal output of the CLI: progress lines, JSON results, exit codes, the stderr logger.
 
+use rainmaker_prov::endpoints::wifi::WifiNetwork;
 use rainmaker_prov::error::Error;
 use rainmaker_prov::events::{ProgressEvent, ProgressListener};
-use rainmaker_prov::endpoints::wifi::WifiNetwork;
 
 /// The exit code of the documented interface for an error.
 pub fn exit_code(err: &Error) -> u8 {
@@ -88,7 +88,9 @@ impl ProgressListener for StderrProgress {
                 None => format!("still connecting (poll {polls})"),
             },
             ProgressEvent::Connected => "device connected".to_owned(),
-            ProgressEvent::ResetAfterFailure => "device reset after the failed attempt; it accepts new credentials".to_owned(),
+            ProgressEvent::ResetAfterFailure => {
+                "device reset after the failed attempt; it accepts new credentials".to_owned()
+            }
             other => format!("{other:?}"),
         };
         eprintln!("  - {line}");

@@ -115,7 +115,8 @@ fn exit_code_2_for_usage_errors() {
 fn exit_code_3_for_a_wrong_pop_without_echoing_it() {
     for sec in ["1", "2"] {
         let sim = Sim::start(&["--sec", sec, "--pop", "abcd1234"]);
-        let out = provision(&sim.addr, &["--pop", "WRONGPOP99", "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
+        let out =
+            provision(&sim.addr, &["--pop", "WRONGPOP99", "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
         assert_eq!(out.status.code(), Some(3), "sec {sec}");
         assert_eq!(json_of(&out)["error"], "wrong_credentials");
         let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -141,7 +142,10 @@ fn exit_code_5_for_an_unknown_network() {
 #[test]
 fn exit_code_6_for_a_timeout() {
     let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234", "--join-delay-ms", "60000"]);
-    let out = provision(&sim.addr, &["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--timeout", "2"]);
+    let out = provision(
+        &sim.addr,
+        &["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--timeout", "2"],
+    );
     assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -168,7 +172,10 @@ fn exit_code_8_for_a_device_that_speaks_nonsense() {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
                         let body = b"\xff\xff\xff\xff garbage";
-                        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n", body.len());
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
+                            body.len()
+                        );
                         if stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).is_err() {
                             break;
                         }

@@ -27,31 +27,20 @@ use rand::rngs::StdRng;
 const PHONE_SEED: u64 = 0x0bad_cafe;
 
 fn sec1_creds() -> Credentials {
-    Credentials::Sec1 {
-        pop: Some("abcd1234".into()),
-    }
+    Credentials::Sec1 { pop: Some("abcd1234".into()) }
 }
 
 fn sec2_creds() -> Credentials {
-    Credentials::Sec2 {
-        username: "wifiprov".into(),
-        password: "abcd1234".into(),
-    }
+    Credentials::Sec2 { username: "wifiprov".into(), password: "abcd1234".into() }
 }
 
 fn sec1_config() -> Arc<DeviceSecurityConfig> {
-    Arc::new(DeviceSecurityConfig::Sec1 {
-        pop: Some("abcd1234".into()),
-    })
+    Arc::new(DeviceSecurityConfig::Sec1 { pop: Some("abcd1234".into()) })
 }
 
 fn sec2_config() -> Arc<DeviceSecurityConfig> {
     let (salt, verifier) = generate_salt_verifier("wifiprov", b"abcd1234", &mut StdRng::seed_from_u64(1));
-    Arc::new(DeviceSecurityConfig::Sec2 {
-        salt,
-        verifier,
-        patch: Sec2Patch::Patch1,
-    })
+    Arc::new(DeviceSecurityConfig::Sec2 { salt, verifier, patch: Sec2Patch::Patch1 })
 }
 
 /// Full in-process handshake; returns the phone's cipher.
@@ -106,13 +95,9 @@ fn benches(c: &mut Criterion) {
     let sec2_responses = precomputed_responses(sec2_creds, sec2_config.clone());
 
     let mut group = c.benchmark_group("phone");
-    group.bench_function("sec1_handshake", |b| {
-        b.iter(|| black_box(phone_only(sec1_creds(), &sec1_responses)))
-    });
+    group.bench_function("sec1_handshake", |b| b.iter(|| black_box(phone_only(sec1_creds(), &sec1_responses))));
     group.sample_size(30);
-    group.bench_function("sec2_handshake", |b| {
-        b.iter(|| black_box(phone_only(sec2_creds(), &sec2_responses)))
-    });
+    group.bench_function("sec2_handshake", |b| b.iter(|| black_box(phone_only(sec2_creds(), &sec2_responses))));
     group.finish();
 
     let mut group = c.benchmark_group("in_process");

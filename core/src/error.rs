@@ -155,18 +155,19 @@ impl Error {
     pub fn from_transport(step: Step, err: TransportError) -> Self {
         match err {
             TransportError::Unreachable(detail) => Error::Unreachable { step, detail },
-            TransportError::ClosedWithoutResponse => Error::Disconnected {
-                step,
-                detail: "the device closed the connection without a response".into(),
-            },
+            TransportError::ClosedWithoutResponse => {
+                Error::Disconnected { step, detail: "the device closed the connection without a response".into() }
+            }
             TransportError::Disconnected(detail) => Error::Disconnected { step, detail },
             TransportError::Timeout(_) => Error::Timeout { step },
             TransportError::EndpointNotFound(endpoint) => Error::EndpointNotFound { step, endpoint },
             TransportError::Foreign(detail) => Error::Transport { step, detail },
-            TransportError::PayloadTooLarge { size, limit } => {
-                Error::InvalidInput(format!("{step}: a message of {size} bytes exceeds the link's limit of {limit} bytes"))
+            TransportError::PayloadTooLarge { size, limit } => Error::InvalidInput(format!(
+                "{step}: a message of {size} bytes exceeds the link's limit of {limit} bytes"
+            )),
+            TransportError::HttpStatus(code) => {
+                Error::Protocol { step, detail: format!("unexpected HTTP status {code}") }
             }
-            TransportError::HttpStatus(code) => Error::Protocol { step, detail: format!("unexpected HTTP status {code}") },
             other => Error::Disconnected { step, detail: other.to_string() },
         }
     }

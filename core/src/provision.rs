@@ -104,13 +104,15 @@ pub async fn provision(
         .with_listener(listener.unwrap_or_else(|| Arc::new(NoProgress)));
     let flow = run(&session, &request);
     let result = match request.overall_timeout {
-        Some(limit) => cancel
-            .run(async {
-                tokio::time::timeout(limit, flow).await.unwrap_or(Err(Error::Timeout {
-                    step: crate::error::Step::ConnectionStatus,
-                }))
-            })
-            .await,
+        Some(limit) => {
+            cancel
+                .run(async {
+                    tokio::time::timeout(limit, flow)
+                        .await
+                        .unwrap_or(Err(Error::Timeout { step: crate::error::Step::ConnectionStatus }))
+                })
+                .await
+        }
         None => cancel.run(flow).await,
     };
     session.disconnect().await;

@@ -170,7 +170,12 @@ impl std::fmt::Debug for DeviceSession {
 impl DeviceSession {
     /// A session over `transport`; nothing is sent until [`DeviceSession::connect`].
     pub fn new(transport: Arc<dyn Transport>, options: SessionOptions) -> Self {
-        Self { transport, options, listener: Arc::new(NoProgress), state: Mutex::new(State { cipher: None, info: None }) }
+        Self {
+            transport,
+            options,
+            listener: Arc::new(NoProgress),
+            state: Mutex::new(State { cipher: None, info: None }),
+        }
     }
 
     /// Sets the listener that receives progress events.
@@ -227,7 +232,12 @@ impl DeviceSession {
         if level < self.options.min_security {
             return Err(Error::SecurityBelowMinimum { offered: level, minimum: self.options.min_security });
         }
-        log::info!("device session: security {} (patch {}), detected from {:?}", level.number(), detected.sec_patch_ver, detected.source);
+        log::info!(
+            "device session: security {} (patch {}), detected from {:?}",
+            level.number(),
+            detected.sec_patch_ver,
+            detected.source
+        );
         self.emit(ProgressEvent::SecurityChosen { level, patch: detected.sec_patch_ver });
         let creds = self.credentials(level, detected.no_pop)?;
         self.emit(ProgressEvent::Handshaking);
@@ -418,7 +428,9 @@ impl DeviceSession {
         let resp = match self.exchange(step.clone(), endpoints::PROV_CONFIG, &wifi::apply_config_request()).await {
             Ok(resp) => resp,
             // The request may have been applied before the link went away.
-            Err(Error::Disconnected { step, .. } | Error::Timeout { step }) => return Err(Error::OutcomeUnknown { step }),
+            Err(Error::Disconnected { step, .. } | Error::Timeout { step }) => {
+                return Err(Error::OutcomeUnknown { step });
+            }
             Err(e) => return Err(e),
         };
         wifi::parse_apply_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))?;
@@ -450,7 +462,12 @@ impl DeviceSession {
     /// Sends credentials, applies them and polls the status until the device is connected or has
     /// failed, within `poll.deadline`. On a failure the device is reset (`prov-ctrl`), when it
     /// supports it, so the caller can retry with other credentials on the same session.
-    pub async fn provision_wifi(&self, ssid: &[u8], passphrase: &[u8], poll: PollOptions) -> Result<wifi::WifiConnectedInfo> {
+    pub async fn provision_wifi(
+        &self,
+        ssid: &[u8],
+        passphrase: &[u8],
+        poll: PollOptions,
+    ) -> Result<wifi::WifiConnectedInfo> {
         self.set_wifi_config(ssid, passphrase).await?;
         self.apply_wifi_config().await?;
         let mut poller = Poller::new(poll);
@@ -476,7 +493,9 @@ impl DeviceSession {
                 wifi::WifiStatus::Connecting { attempts_remaining } => {
                     self.emit(ProgressEvent::Connecting { polls, attempts_remaining });
                 }
-                wifi::WifiStatus::Disconnected => self.emit(ProgressEvent::Connecting { polls, attempts_remaining: None }),
+                wifi::WifiStatus::Disconnected => {
+                    self.emit(ProgressEvent::Connecting { polls, attempts_remaining: None })
+                }
             }
         }
     }

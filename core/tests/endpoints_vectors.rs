@@ -7,12 +7,10 @@
 
 use std::path::PathBuf;
 
-use rainmaker_prov::endpoints::thread::{
-    self, NetworkConfigCommand, NetworkCtrlCommand, NetworkScanCommand,
-};
+use rainmaker_prov::endpoints::thread::{self, NetworkConfigCommand, NetworkCtrlCommand, NetworkScanCommand};
 use rainmaker_prov::endpoints::wifi::{
-    self, ConfigCommand, ConfigResponse, CtrlCommand, ScanCommand, ScanParams, ScanResponse,
-    WifiAuthMode, WifiConnectedInfo, WifiFailReason, WifiNetwork, WifiStatus,
+    self, ConfigCommand, ConfigResponse, CtrlCommand, ScanCommand, ScanParams, ScanResponse, WifiAuthMode,
+    WifiConnectedInfo, WifiFailReason, WifiNetwork, WifiStatus,
 };
 use rainmaker_prov::endpoints::{self, EndpointError, Status, proto_ver};
 use rainmaker_prov_proto::{network_prov, wifi_prov};
@@ -21,10 +19,7 @@ use serde_json::Value;
 const TRANSCRIPTS: [&str; 4] = ["sec0", "sec1", "sec2", "sec2_patch0"];
 
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("tests")
-        .join("vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join("vectors")
 }
 
 fn load(name: &str) -> Value {
@@ -46,15 +41,11 @@ fn bytes_field(obj: &Value, key: &str) -> Vec<u8> {
 }
 
 fn u32_field(obj: &Value, key: &str) -> u32 {
-    obj.get(key)
-        .map(|v| u32::try_from(v.as_u64().unwrap()).unwrap())
-        .unwrap_or(0)
+    obj.get(key).map(|v| u32::try_from(v.as_u64().unwrap()).unwrap()).unwrap_or(0)
 }
 
 fn i32_field(obj: &Value, key: &str) -> i32 {
-    obj.get(key)
-        .map(|v| i32::try_from(v.as_i64().unwrap()).unwrap())
-        .unwrap_or(0)
+    obj.get(key).map(|v| i32::try_from(v.as_i64().unwrap()).unwrap()).unwrap_or(0)
 }
 
 fn bool_field(obj: &Value, key: &str) -> bool {
@@ -65,9 +56,7 @@ fn bool_field(obj: &Value, key: &str) -> bool {
 fn enum_field(obj: &Value, key: &str, by_name: impl Fn(&str) -> Option<i32>) -> i32 {
     match obj.get(key) {
         None => 0,
-        Some(Value::String(name)) => {
-            by_name(name).unwrap_or_else(|| panic!("unknown enum name {name}"))
-        }
+        Some(Value::String(name)) => by_name(name).unwrap_or_else(|| panic!("unknown enum name {name}")),
         Some(v) => i32::try_from(v.as_i64().unwrap()).unwrap(),
     }
 }
@@ -90,11 +79,7 @@ fn status_enum(code: i32) -> Status {
 
 /// `Ok(())` for status Success, else the DeviceStatus error the parsers must return.
 fn expected_status(code: i32) -> Result<(), EndpointError> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(EndpointError::device_status(code))
-    }
+    if code == 0 { Ok(()) } else { Err(EndpointError::device_status(code)) }
 }
 
 fn wifi_network(e: &Value) -> WifiNetwork {
@@ -109,10 +94,7 @@ fn wifi_network(e: &Value) -> WifiNetwork {
 
 fn connected_info(c: &Value) -> WifiConnectedInfo {
     WifiConnectedInfo {
-        ip4_addr: c
-            .get("ip4_addr")
-            .map(|v| v.as_str().unwrap().to_owned())
-            .unwrap_or_default(),
+        ip4_addr: c.get("ip4_addr").map(|v| v.as_str().unwrap().to_owned()).unwrap_or_default(),
         auth_mode: WifiAuthMode::from_raw(enum_field(c, "auth_mode", auth_by_name)),
         ssid: bytes_field(c, "ssid"),
         bssid: bytes_field(c, "bssid"),
@@ -123,28 +105,16 @@ fn connected_info(c: &Value) -> WifiConnectedInfo {
 /// Expected GetStatus outcome from a `resp_get_status` / `resp_get_wifi_status` object.
 fn expected_wifi_status(r: &Value) -> Result<WifiStatus, EndpointError> {
     expected_status(status_field(r))?;
-    let state = r
-        .get("sta_state")
-        .or_else(|| r.get("wifi_sta_state"))
-        .and_then(Value::as_str)
-        .unwrap_or("Connected");
+    let state = r.get("sta_state").or_else(|| r.get("wifi_sta_state")).and_then(Value::as_str).unwrap_or("Connected");
     Ok(match state {
-        "Connected" => WifiStatus::Connected(connected_info(
-            r.get("connected")
-                .or_else(|| r.get("wifi_connected"))
-                .unwrap(),
-        )),
+        "Connected" => {
+            WifiStatus::Connected(connected_info(r.get("connected").or_else(|| r.get("wifi_connected")).unwrap()))
+        }
         "Connecting" => WifiStatus::Connecting {
-            attempts_remaining: r
-                .get("attempt_failed")
-                .map(|a| u32_field(a, "attempts_remaining")),
+            attempts_remaining: r.get("attempt_failed").map(|a| u32_field(a, "attempts_remaining")),
         },
         "ConnectionFailed" => {
-            let reason = r
-                .get("fail_reason")
-                .or_else(|| r.get("wifi_fail_reason"))
-                .and_then(Value::as_str)
-                .unwrap();
+            let reason = r.get("fail_reason").or_else(|| r.get("wifi_fail_reason")).and_then(Value::as_str).unwrap();
             WifiStatus::Failed(match reason {
                 "AuthError" => WifiFailReason::AuthError,
                 "NetworkNotFound" | "WifiNetworkNotFound" => WifiFailReason::NetworkNotFound,
@@ -158,20 +128,11 @@ fn expected_wifi_status(r: &Value) -> Result<WifiStatus, EndpointError> {
 
 /// Checks a decoded SetConfig against the vector's `cmd_set_config` fields.
 fn credentials_matches(cmd: &ConfigCommand, fields: &Value) {
-    let ConfigCommand::SetConfig {
-        ssid,
-        passphrase,
-        bssid,
-        channel,
-    } = cmd
-    else {
+    let ConfigCommand::SetConfig { ssid, passphrase, bssid, channel } = cmd else {
         panic!("not SetConfig: {cmd:?}");
     };
     assert_eq!(*ssid, bytes_field(fields, "ssid"));
-    assert_eq!(
-        passphrase.as_slice(),
-        bytes_field(fields, "passphrase").as_slice()
-    );
+    assert_eq!(passphrase.as_slice(), bytes_field(fields, "passphrase").as_slice());
     assert_eq!(*bssid, bytes_field(fields, "bssid"));
     assert_eq!(*channel, i32_field(fields, "channel"));
     assert!(wifi::validate_set_config(ssid, passphrase, bssid).is_ok());
@@ -191,11 +152,7 @@ fn scan_params(c: &Value) -> ScanParams {
 // ---------------------------------------------------------------------------------------------
 
 fn plaintext(side: &Value) -> Vec<u8> {
-    unhex(
-        side.get("plaintext_hex")
-            .or_else(|| side.get("body_hex"))
-            .unwrap(),
-    )
+    unhex(side.get("plaintext_hex").or_else(|| side.get("body_hex")).unwrap())
 }
 
 fn fields_of(side: &Value) -> &Value {
@@ -203,11 +160,7 @@ fn fields_of(side: &Value) -> &Value {
 }
 
 fn msg_name(fields: &Value, default: &str) -> String {
-    fields
-        .get("msg")
-        .and_then(Value::as_str)
-        .unwrap_or(default)
-        .to_owned()
+    fields.get("msg").and_then(Value::as_str).unwrap_or(default).to_owned()
 }
 
 /// What the client concluded from one status poll, in the words of `client_results`.
@@ -234,23 +187,14 @@ fn check_proto_ver_step(step: &Value, params: &Value) {
     let body = plaintext(&step["response"]);
     let expected_text = params["proto_ver_json"].as_str().unwrap();
     assert_eq!(body, expected_text.as_bytes());
-    assert_eq!(
-        step["response"]["decoded"]["text"].as_str().unwrap(),
-        expected_text
-    );
+    assert_eq!(step["response"]["decoded"]["text"].as_str().unwrap(), expected_text);
     let version = proto_ver::parse(&body);
     let info = version.info().expect("JSON proto-ver");
     // (d) the device-side rendering reproduces the recorded text byte for byte.
     assert_eq!(proto_ver::render(info), expected_text);
     let detected = proto_ver::detect_security(&version);
-    assert_eq!(
-        u64::from(detected.sec_ver),
-        params["sec_ver"].as_u64().unwrap()
-    );
-    assert_eq!(
-        u64::from(detected.sec_patch_ver),
-        params["sec_patch_ver"].as_u64().unwrap()
-    );
+    assert_eq!(u64::from(detected.sec_ver), params["sec_ver"].as_u64().unwrap());
+    assert_eq!(u64::from(detected.sec_patch_ver), params["sec_patch_ver"].as_u64().unwrap());
     assert_eq!(detected.source, proto_ver::DetectionSource::SecVer);
     assert!(!detected.no_pop);
     assert!(version.has_wifi_scan());
@@ -267,27 +211,18 @@ fn check_config_step(step: &Value, params: &Value, tally: &mut Tally) {
             // (a) client builder.
             assert_eq!(wifi::get_status_request(), req);
             // (c) device decoder.
-            assert_eq!(
-                wifi::decode_config_request(&req),
-                Ok(ConfigCommand::GetStatus)
-            );
+            assert_eq!(wifi::decode_config_request(&req), Ok(ConfigCommand::GetStatus));
             // (b) client parser.
             assert_eq!(msg_name(resp_fields, ""), "TypeRespGetStatus");
             let parsed = wifi::parse_get_status_response(&resp).unwrap();
-            assert_eq!(
-                Ok(parsed.clone()),
-                expected_wifi_status(&resp_fields["resp_get_status"])
-            );
+            assert_eq!(Ok(parsed.clone()), expected_wifi_status(&resp_fields["resp_get_status"]));
             if let WifiStatus::Connected(info) = &parsed {
                 assert_eq!(info.ssid, params["wifi_ssid"].as_str().unwrap().as_bytes());
                 assert!(info.ip4().is_some());
             }
             tally.statuses.push(status_word(&parsed));
             // (c) device encoder from the typed value.
-            assert_eq!(
-                wifi::encode_config_response(&ConfigResponse::Status(parsed)),
-                resp
-            );
+            assert_eq!(wifi::encode_config_response(&ConfigResponse::Status(parsed)), resp);
         }
         "TypeCmdSetConfig" => {
             let cmd = &req_fields["cmd_set_config"];
@@ -295,33 +230,18 @@ fn check_config_step(step: &Value, params: &Value, tally: &mut Tally) {
             let pass = bytes_field(cmd, "passphrase");
             assert_eq!(ssid, params["wifi_ssid"].as_str().unwrap().as_bytes());
             assert_eq!(pass, params["wifi_passphrase"].as_str().unwrap().as_bytes());
-            assert_eq!(
-                wifi::set_config_request(&ssid, &pass).unwrap().as_slice(),
-                req.as_slice()
-            );
+            assert_eq!(wifi::set_config_request(&ssid, &pass).unwrap().as_slice(), req.as_slice());
             credentials_matches(&wifi::decode_config_request(&req).unwrap(), cmd);
             let result = wifi::parse_set_config_response(&resp);
-            assert_eq!(
-                result,
-                expected_status(status_field(&resp_fields["resp_set_config"]))
-            );
-            assert_eq!(
-                wifi::encode_config_response(&ConfigResponse::SetConfig(Status::Success)),
-                resp
-            );
+            assert_eq!(result, expected_status(status_field(&resp_fields["resp_set_config"])));
+            assert_eq!(wifi::encode_config_response(&ConfigResponse::SetConfig(Status::Success)), resp);
         }
         "TypeCmdApplyConfig" => {
             assert_eq!(wifi::apply_config_request(), req);
             assert_eq!(wifi::decode_config_request(&req), Ok(ConfigCommand::Apply));
             let result = wifi::parse_apply_config_response(&resp);
-            assert_eq!(
-                result,
-                expected_status(status_field(&resp_fields["resp_apply_config"]))
-            );
-            assert_eq!(
-                wifi::encode_config_response(&ConfigResponse::Apply(Status::Success)),
-                resp
-            );
+            assert_eq!(result, expected_status(status_field(&resp_fields["resp_apply_config"])));
+            assert_eq!(wifi::encode_config_response(&ConfigResponse::Apply(Status::Success)), resp);
         }
         other => panic!("unexpected prov-config request {other}"),
     }
@@ -340,18 +260,9 @@ fn check_scan_step(step: &Value, tally: &mut Tally) {
             // The recordings were made over SoftAP, with esp_prov's SoftAP defaults.
             assert_eq!(params, ScanParams::softap());
             assert_eq!(wifi::scan_start_request(&params), req);
-            assert_eq!(
-                wifi::decode_scan_request(&req),
-                Ok(ScanCommand::Start(params))
-            );
-            assert_eq!(
-                wifi::parse_scan_start_response(&resp),
-                expected_status(envelope_status as i32)
-            );
-            assert_eq!(
-                wifi::encode_scan_response(&ScanResponse::Start, envelope_status),
-                resp
-            );
+            assert_eq!(wifi::decode_scan_request(&req), Ok(ScanCommand::Start(params)));
+            assert_eq!(wifi::parse_scan_start_response(&resp), expected_status(envelope_status as i32));
+            assert_eq!(wifi::encode_scan_response(&ScanResponse::Start, envelope_status), resp);
         }
         "TypeCmdScanStatus" => {
             assert_eq!(wifi::scan_status_request(), req);
@@ -361,35 +272,22 @@ fn check_scan_step(step: &Value, tally: &mut Tally) {
             assert_eq!(status.finished, bool_field(r, "scan_finished"));
             assert_eq!(status.count, u32_field(r, "result_count"));
             tally.scan_count = Some(status.count);
-            assert_eq!(
-                wifi::encode_scan_response(&ScanResponse::Status(status), envelope_status),
-                resp
-            );
+            assert_eq!(wifi::encode_scan_response(&ScanResponse::Status(status), envelope_status), resp);
         }
         "TypeCmdScanResult" => {
             let c = &req_fields["cmd_scan_result"];
             let (start, count) = (u32_field(c, "start_index"), u32_field(c, "count"));
             assert_eq!(wifi::scan_result_request(start, count), req);
-            assert_eq!(
-                wifi::decode_scan_request(&req),
-                Ok(ScanCommand::Result { start, count })
-            );
-            let expected: Vec<WifiNetwork> = resp_fields["resp_scan_result"]["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(wifi_network)
-                .collect();
+            assert_eq!(wifi::decode_scan_request(&req), Ok(ScanCommand::Result { start, count }));
+            let expected: Vec<WifiNetwork> =
+                resp_fields["resp_scan_result"]["entries"].as_array().unwrap().iter().map(wifi_network).collect();
             let networks = wifi::parse_scan_result_response(&resp).unwrap();
             assert_eq!(networks, expected);
             assert_eq!(networks.len() as u32, count);
             // Every recorded RSSI is negative (10-byte varints on the wire).
             assert!(networks.iter().all(|n| n.rssi < 0));
             tally.scan_entries += networks.len();
-            assert_eq!(
-                wifi::encode_scan_response(&ScanResponse::Result(networks), envelope_status),
-                resp
-            );
+            assert_eq!(wifi::encode_scan_response(&ScanResponse::Result(networks), envelope_status), resp);
         }
         other => panic!("unexpected prov-scan request {other}"),
     }
@@ -413,36 +311,16 @@ fn check_transcript(name: &str) {
         }
     }
     // The README's flow: 1 proto-ver, 5 prov-config (status, set, apply, status x2), 6 prov-scan.
-    assert_eq!(
-        (tally.proto_ver, tally.config, tally.scan),
-        (1, 5, 6),
-        "{name}"
-    );
+    assert_eq!((tally.proto_ver, tally.config, tally.scan), (1, 5, 6), "{name}");
     let results = &t["client_results"];
-    let after: Vec<&str> = results["status_after_apply"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let after: Vec<&str> =
+        results["status_after_apply"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     let mut expected_statuses = vec![results["status_before"].as_str().unwrap()];
     expected_statuses.extend(after);
     assert_eq!(tally.statuses, expected_statuses, "{name}");
-    assert_eq!(
-        tally.scan_count.map(u64::from),
-        results["scan_count"].as_u64(),
-        "{name}"
-    );
-    assert_eq!(
-        tally.scan_entries as u64,
-        results["scan_entries"].as_u64().unwrap(),
-        "{name}"
-    );
-    assert_eq!(
-        tally.scan_entries as u64,
-        params["scan_max_entries"].as_u64().unwrap(),
-        "{name}"
-    );
+    assert_eq!(tally.scan_count.map(u64::from), results["scan_count"].as_u64(), "{name}");
+    assert_eq!(tally.scan_entries as u64, results["scan_entries"].as_u64().unwrap(), "{name}");
+    assert_eq!(tally.scan_entries as u64, params["scan_max_entries"].as_u64().unwrap(), "{name}");
 }
 
 #[test]
@@ -469,10 +347,7 @@ fn transcript_sec2_patch0() {
 fn proto_ver_spec_examples_and_transcripts_render_identically() {
     let mut seen = 0;
     for name in TRANSCRIPTS {
-        let text = load(&format!("{name}.json"))["parameters"]["proto_ver_json"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let text = load(&format!("{name}.json"))["parameters"]["proto_ver_json"].as_str().unwrap().to_owned();
         let ProtoVersionJson(info) = ProtoVersionJson::from(&text);
         assert_eq!(proto_ver::render(&info), text);
         seen += 1;
@@ -486,13 +361,7 @@ fn proto_ver_spec_examples_and_transcripts_render_identically() {
             sec_patch_ver: Some(1),
             cap: vec!["wifi_scan".into()],
         }),
-        apps: vec![(
-            "rmaker_extra".into(),
-            proto_ver::AppInfo {
-                ver: "1.0".into(),
-                cap: vec!["ch_resp".into()],
-            },
-        )],
+        apps: vec![("rmaker_extra".into(), proto_ver::AppInfo { ver: "1.0".into(), cap: vec!["ch_resp".into()] })],
     };
     assert_eq!(
         proto_ver::render(&info),
@@ -522,18 +391,9 @@ fn msg_value(fields: &Value, by_name: impl Fn(&str) -> Option<i32>) -> i32 {
 
 /// Checks a Wi-Fi `prov-config` envelope (also valid for network_provisioning types 0..=5).
 fn check_wifi_config(msg: i32, fields: &Value, bytes: &[u8]) {
-    let member = |a: &str, b: &str| {
-        fields
-            .get(a)
-            .or_else(|| fields.get(b))
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
+    let member = |a: &str, b: &str| fields.get(a).or_else(|| fields.get(b)).cloned().unwrap_or(Value::Null);
     match msg {
-        0 => assert_eq!(
-            wifi::decode_config_request(bytes),
-            Ok(ConfigCommand::GetStatus)
-        ),
+        0 => assert_eq!(wifi::decode_config_request(bytes), Ok(ConfigCommand::GetStatus)),
         2 => credentials_matches(
             &wifi::decode_config_request(bytes).unwrap(),
             &member("cmd_set_config", "cmd_set_wifi_config"),
@@ -571,66 +431,39 @@ fn check_wifi_config(msg: i32, fields: &Value, bytes: &[u8]) {
         }
         _ => {
             // Unknown to wifi_provisioning (network_provisioning reads 6 as GetThreadStatus).
-            assert!(matches!(
-                wifi::decode_config_request(bytes),
-                Err(EndpointError::UnexpectedMessage { .. })
-            ));
+            assert!(matches!(wifi::decode_config_request(bytes), Err(EndpointError::UnexpectedMessage { .. })));
         }
     }
 }
 
 fn check_wifi_scan(msg: i32, fields: &Value, bytes: &[u8]) {
-    let member = |a: &str, b: &str| {
-        fields
-            .get(a)
-            .or_else(|| fields.get(b))
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
+    let member = |a: &str, b: &str| fields.get(a).or_else(|| fields.get(b)).cloned().unwrap_or(Value::Null);
     let status = status_field(fields);
     match msg {
         0 => assert_eq!(
             wifi::decode_scan_request(bytes),
-            Ok(ScanCommand::Start(scan_params(&member(
-                "cmd_scan_start",
-                "cmd_scan_wifi_start"
-            ))))
+            Ok(ScanCommand::Start(scan_params(&member("cmd_scan_start", "cmd_scan_wifi_start"))))
         ),
         2 => assert_eq!(wifi::decode_scan_request(bytes), Ok(ScanCommand::Status)),
         4 => {
             let c = member("cmd_scan_result", "cmd_scan_wifi_result");
             assert_eq!(
                 wifi::decode_scan_request(bytes),
-                Ok(ScanCommand::Result {
-                    start: u32_field(&c, "start_index"),
-                    count: u32_field(&c, "count")
-                })
+                Ok(ScanCommand::Result { start: u32_field(&c, "start_index"), count: u32_field(&c, "count") })
             );
         }
         1 => {
-            assert_eq!(
-                wifi::parse_scan_start_response(bytes),
-                expected_status(status)
-            );
-            assert_eq!(
-                wifi::encode_scan_response(&ScanResponse::Start, status_enum(status)),
-                bytes
-            );
+            assert_eq!(wifi::parse_scan_start_response(bytes), expected_status(status));
+            assert_eq!(wifi::encode_scan_response(&ScanResponse::Start, status_enum(status)), bytes);
         }
         3 => {
             let r = member("resp_scan_status", "resp_scan_wifi_status");
             let parsed = wifi::parse_scan_status_response(bytes).unwrap();
             assert_eq!(
                 (parsed.finished, parsed.count),
-                (
-                    bool_field(&r, "scan_finished"),
-                    u32_field(&r, "result_count")
-                )
+                (bool_field(&r, "scan_finished"), u32_field(&r, "result_count"))
             );
-            assert_eq!(
-                wifi::encode_scan_response(&ScanResponse::Status(parsed), status_enum(status)),
-                bytes
-            );
+            assert_eq!(wifi::encode_scan_response(&ScanResponse::Status(parsed), status_enum(status)), bytes);
         }
         5 => {
             let r = member("resp_scan_result", "resp_scan_wifi_result");
@@ -645,10 +478,7 @@ fn check_wifi_scan(msg: i32, fields: &Value, bytes: &[u8]) {
             } else {
                 assert_eq!(parsed, Err(EndpointError::device_status(status)));
             }
-            assert_eq!(
-                wifi::encode_scan_response(&ScanResponse::Result(expected), status_enum(status)),
-                bytes
-            );
+            assert_eq!(wifi::encode_scan_response(&ScanResponse::Result(expected), status_enum(status)), bytes);
         }
         _ => panic!("no Wi-Fi scan msg {msg} in the vectors"),
     }
@@ -674,25 +504,16 @@ fn check_wifi_ctrl(msg: i32, fields: &Value, bytes: &[u8]) {
 
 fn check_thread_config(msg: i32, fields: &Value, bytes: &[u8]) {
     match msg {
-        6 => assert_eq!(
-            thread::decode_config_request(bytes),
-            Ok(thread::ConfigCommand::GetStatus)
-        ),
+        6 => assert_eq!(thread::decode_config_request(bytes), Ok(thread::ConfigCommand::GetStatus)),
         8 => match thread::decode_config_request(bytes).unwrap() {
             thread::ConfigCommand::SetConfig { dataset } => {
                 let expected = bytes_field(&fields["cmd_set_thread_config"], "dataset");
                 assert_eq!(dataset.as_slice(), expected.as_slice());
-                assert_eq!(
-                    thread::set_config_request(&expected).unwrap().as_slice(),
-                    bytes
-                );
+                assert_eq!(thread::set_config_request(&expected).unwrap().as_slice(), bytes);
             }
             other => panic!("{other:?}"),
         },
-        10 => assert_eq!(
-            thread::decode_config_request(bytes),
-            Ok(thread::ConfigCommand::Apply)
-        ),
+        10 => assert_eq!(thread::decode_config_request(bytes), Ok(thread::ConfigCommand::Apply)),
         7 => {
             let r = &fields["resp_get_thread_status"];
             let parsed = thread::parse_get_status_response(bytes);
@@ -702,11 +523,7 @@ fn check_thread_config(msg: i32, fields: &Value, bytes: &[u8]) {
                 thread::ConfigResponse::StatusError(status_enum(code))
             } else {
                 let status = parsed.unwrap();
-                match r
-                    .get("thread_state")
-                    .and_then(Value::as_str)
-                    .unwrap_or("Attached")
-                {
+                match r.get("thread_state").and_then(Value::as_str).unwrap_or("Attached") {
                     "Attached" => {
                         let a = &r["thread_attached"];
                         assert_eq!(
@@ -735,22 +552,12 @@ fn check_thread_config(msg: i32, fields: &Value, bytes: &[u8]) {
             assert_eq!(thread::encode_config_response(&resp), bytes);
         }
         9 | 11 => {
-            let key = if msg == 9 {
-                "resp_set_thread_config"
-            } else {
-                "resp_apply_thread_config"
-            };
+            let key = if msg == 9 { "resp_set_thread_config" } else { "resp_apply_thread_config" };
             let code = status_field(&fields[key]);
             let (parsed, resp) = if msg == 9 {
-                (
-                    thread::parse_set_config_response(bytes),
-                    thread::ConfigResponse::SetConfig(status_enum(code)),
-                )
+                (thread::parse_set_config_response(bytes), thread::ConfigResponse::SetConfig(status_enum(code)))
             } else {
-                (
-                    thread::parse_apply_config_response(bytes),
-                    thread::ConfigResponse::Apply(status_enum(code)),
-                )
+                (thread::parse_apply_config_response(bytes), thread::ConfigResponse::Apply(status_enum(code)))
             };
             assert_eq!(parsed, expected_status(code));
             assert_eq!(thread::encode_config_response(&resp), bytes);
@@ -764,59 +571,30 @@ fn check_thread_scan(msg: i32, fields: &Value, bytes: &[u8]) {
     match msg {
         6 => {
             let c = &fields["cmd_scan_thread_start"];
-            let params = thread::ScanParams {
-                blocking: bool_field(c, "blocking"),
-                channel_mask: u32_field(c, "channel_mask"),
-            };
-            assert_eq!(
-                thread::decode_scan_request(bytes),
-                Ok(thread::ScanCommand::Start(params))
-            );
-            assert_eq!(
-                thread::scan_start_request(params.blocking, params.channel_mask),
-                bytes
-            );
+            let params =
+                thread::ScanParams { blocking: bool_field(c, "blocking"), channel_mask: u32_field(c, "channel_mask") };
+            assert_eq!(thread::decode_scan_request(bytes), Ok(thread::ScanCommand::Start(params)));
+            assert_eq!(thread::scan_start_request(params.blocking, params.channel_mask), bytes);
         }
         8 => {
-            assert_eq!(
-                thread::decode_scan_request(bytes),
-                Ok(thread::ScanCommand::Status)
-            );
+            assert_eq!(thread::decode_scan_request(bytes), Ok(thread::ScanCommand::Status));
             assert_eq!(thread::scan_status_request(), bytes);
         }
         10 => {
             let c = &fields["cmd_scan_thread_result"];
             let (start, count) = (u32_field(c, "start_index"), u32_field(c, "count"));
-            assert_eq!(
-                thread::decode_scan_request(bytes),
-                Ok(thread::ScanCommand::Result { start, count })
-            );
+            assert_eq!(thread::decode_scan_request(bytes), Ok(thread::ScanCommand::Result { start, count }));
             assert_eq!(thread::scan_result_request(start, count), bytes);
         }
         7 => {
-            assert_eq!(
-                thread::parse_scan_start_response(bytes),
-                expected_status(status)
-            );
-            assert_eq!(
-                thread::encode_scan_response(&thread::ScanResponse::Start, status_enum(status)),
-                bytes
-            );
+            assert_eq!(thread::parse_scan_start_response(bytes), expected_status(status));
+            assert_eq!(thread::encode_scan_response(&thread::ScanResponse::Start, status_enum(status)), bytes);
         }
         9 => {
             let r = &fields["resp_scan_thread_status"];
             let parsed = thread::parse_scan_status_response(bytes).unwrap();
-            assert_eq!(
-                (parsed.finished, parsed.count),
-                (bool_field(r, "scan_finished"), u32_field(r, "result_count"))
-            );
-            assert_eq!(
-                thread::encode_scan_response(
-                    &thread::ScanResponse::Status(parsed),
-                    status_enum(status)
-                ),
-                bytes
-            );
+            assert_eq!((parsed.finished, parsed.count), (bool_field(r, "scan_finished"), u32_field(r, "result_count")));
+            assert_eq!(thread::encode_scan_response(&thread::ScanResponse::Status(parsed), status_enum(status)), bytes);
         }
         11 => {
             let expected: Vec<thread::ThreadNetwork> = fields["resp_scan_thread_result"]["entries"]
@@ -829,23 +607,13 @@ fn check_thread_scan(msg: i32, fields: &Value, bytes: &[u8]) {
                     rssi: i32_field(e, "rssi"),
                     lqi: u32_field(e, "lqi"),
                     ext_addr: bytes_field(e, "ext_addr"),
-                    network_name: e
-                        .get("network_name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_owned(),
+                    network_name: e.get("network_name").and_then(Value::as_str).unwrap_or("").to_owned(),
                     ext_pan_id: bytes_field(e, "ext_pan_id"),
                 })
                 .collect();
             let parsed = thread::parse_scan_result_response(bytes).unwrap();
             assert_eq!(parsed, expected);
-            assert_eq!(
-                thread::encode_scan_response(
-                    &thread::ScanResponse::Result(parsed),
-                    status_enum(status)
-                ),
-                bytes
-            );
+            assert_eq!(thread::encode_scan_response(&thread::ScanResponse::Result(parsed), status_enum(status)), bytes);
         }
         _ => panic!("no Thread scan msg {msg} in the vectors"),
     }
@@ -855,36 +623,21 @@ fn check_thread_ctrl(msg: i32, fields: &Value, bytes: &[u8]) {
     let status = status_field(fields);
     match msg {
         5 => {
-            assert_eq!(
-                thread::decode_ctrl_request(bytes),
-                Ok(thread::CtrlCommand::Reset)
-            );
+            assert_eq!(thread::decode_ctrl_request(bytes), Ok(thread::CtrlCommand::Reset));
             assert_eq!(thread::ctrl_reset_request(), bytes);
         }
         7 => {
-            assert_eq!(
-                thread::decode_ctrl_request(bytes),
-                Ok(thread::CtrlCommand::Reprov)
-            );
+            assert_eq!(thread::decode_ctrl_request(bytes), Ok(thread::CtrlCommand::Reprov));
             assert_eq!(thread::ctrl_reprov_request(), bytes);
         }
         6 | 8 => {
             let (cmd, parsed) = if msg == 6 {
-                (
-                    thread::CtrlCommand::Reset,
-                    thread::parse_ctrl_reset_response(bytes),
-                )
+                (thread::CtrlCommand::Reset, thread::parse_ctrl_reset_response(bytes))
             } else {
-                (
-                    thread::CtrlCommand::Reprov,
-                    thread::parse_ctrl_reprov_response(bytes),
-                )
+                (thread::CtrlCommand::Reprov, thread::parse_ctrl_reprov_response(bytes))
             };
             assert_eq!(parsed, expected_status(status));
-            assert_eq!(
-                thread::encode_ctrl_response(cmd, status_enum(status)),
-                bytes
-            );
+            assert_eq!(thread::encode_ctrl_response(cmd, status_enum(status)), bytes);
         }
         _ => panic!("no Thread ctrl msg {msg} in the vectors"),
     }
@@ -906,27 +659,19 @@ fn messages_json_envelopes() {
         };
         match message {
             "WiFiConfigPayload" => {
-                let msg = msg_value(fields, |n| {
-                    wifi_prov::WiFiConfigMsgType::from_str_name(n).map(|m| m as i32)
-                });
+                let msg = msg_value(fields, |n| wifi_prov::WiFiConfigMsgType::from_str_name(n).map(|m| m as i32));
                 run(&|| check_wifi_config(msg, fields, &bytes));
             }
             "WiFiScanPayload" => {
-                let msg = msg_value(fields, |n| {
-                    wifi_prov::WiFiScanMsgType::from_str_name(n).map(|m| m as i32)
-                });
+                let msg = msg_value(fields, |n| wifi_prov::WiFiScanMsgType::from_str_name(n).map(|m| m as i32));
                 run(&|| check_wifi_scan(msg, fields, &bytes));
             }
             "WiFiCtrlPayload" => {
-                let msg = msg_value(fields, |n| {
-                    wifi_prov::WiFiCtrlMsgType::from_str_name(n).map(|m| m as i32)
-                });
+                let msg = msg_value(fields, |n| wifi_prov::WiFiCtrlMsgType::from_str_name(n).map(|m| m as i32));
                 run(&|| check_wifi_ctrl(msg, fields, &bytes));
             }
             "NetworkConfigPayload" => {
-                let msg = msg_value(fields, |n| {
-                    network_prov::NetworkConfigMsgType::from_str_name(n).map(|m| m as i32)
-                });
+                let msg = msg_value(fields, |n| network_prov::NetworkConfigMsgType::from_str_name(n).map(|m| m as i32));
                 run(&|| {
                     if (0..=5).contains(&msg) {
                         check_wifi_config(msg, fields, &bytes);
@@ -948,9 +693,7 @@ fn messages_json_envelopes() {
                 });
             }
             "NetworkScanPayload" => {
-                let msg = msg_value(fields, |n| {
-                    network_prov::NetworkScanMsgType::from_str_name(n).map(|m| m as i32)
-                });
+                let msg = msg_value(fields, |n| network_prov::NetworkScanMsgType::from_str_name(n).map(|m| m as i32));
                 run(&|| {
                     if (0..=5).contains(&msg) {
                         check_wifi_scan(msg, fields, &bytes);
@@ -972,9 +715,7 @@ fn messages_json_envelopes() {
                 });
             }
             "NetworkCtrlPayload" => {
-                let msg = msg_value(fields, |n| {
-                    network_prov::NetworkCtrlMsgType::from_str_name(n).map(|m| m as i32)
-                });
+                let msg = msg_value(fields, |n| network_prov::NetworkCtrlMsgType::from_str_name(n).map(|m| m as i32));
                 run(&|| {
                     if (0..=4).contains(&msg) {
                         check_wifi_ctrl(msg, fields, &bytes);
@@ -1019,30 +760,21 @@ fn client_requests_of_protocol_11_5() {
     assert_eq!(wifi::get_status_request(), h("5200"));
     assert_eq!(wifi::apply_config_request(), h("0804"));
     assert_eq!(
-        wifi::set_config_request(b"myssid", b"mypassword")
-            .unwrap()
-            .as_slice(),
+        wifi::set_config_request(b"myssid", b"mypassword").unwrap().as_slice(),
         h("080262140a066d7973736964120a6d7970617373776f7264")
     );
-    assert_eq!(
-        wifi::scan_start_request(&ScanParams::softap()),
-        h("5206080118052078")
-    );
+    assert_eq!(wifi::scan_start_request(&ScanParams::softap()), h("5206080118052078"));
     assert_eq!(wifi::scan_result_request(0, 4), h("080472021004"));
     assert_eq!(wifi::ctrl_reset_request(), h("0801"));
     assert_eq!(wifi::ctrl_reprov_request(), h("0803"));
     assert_eq!(proto_ver::REQUEST_BODY, b"ESP");
     // Device answers of 11.5.
     assert_eq!(
-        wifi::encode_config_response(&ConfigResponse::Status(WifiStatus::Connecting {
-            attempts_remaining: None
-        })),
+        wifi::encode_config_response(&ConfigResponse::Status(WifiStatus::Connecting { attempts_remaining: None })),
         h("08015a021001")
     );
     assert_eq!(
-        wifi::encode_config_response(&ConfigResponse::Status(WifiStatus::Failed(
-            WifiFailReason::AuthError
-        ))),
+        wifi::encode_config_response(&ConfigResponse::Status(WifiStatus::Failed(WifiFailReason::AuthError))),
         h("08015a0410035000")
     );
 }

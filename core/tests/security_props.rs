@@ -27,10 +27,7 @@ struct ScriptedRng {
 
 impl ScriptedRng {
     fn new(parts: &[&[u8]]) -> Self {
-        Self {
-            bytes: parts.concat(),
-            pos: 0,
-        }
+        Self { bytes: parts.concat(), pos: 0 }
     }
 }
 
@@ -161,12 +158,8 @@ fn sec1_random_sessions() {
     for seed in 0..SESSIONS {
         let mut rng = StdRng::seed_from_u64(0x5ec1_0000 + seed);
         let pop = random_pop(&mut rng);
-        let config = Arc::new(DeviceSecurityConfig::Sec1 {
-            pop: pop.clone().map(Into::into),
-        });
-        let creds = Credentials::Sec1 {
-            pop: pop.map(Into::into),
-        };
+        let config = Arc::new(DeviceSecurityConfig::Sec1 { pop: pop.clone().map(Into::into) });
+        let creds = Credentials::Sec1 { pop: pop.map(Into::into) };
         let mut phone_rng = StdRng::seed_from_u64(rng.random());
         let mut device_rng = StdRng::seed_from_u64(rng.random());
         match run_session(creds, config, &mut phone_rng, &mut device_rng, &no_tamper) {
@@ -186,10 +179,7 @@ fn sec2_random_sessions(patch: Sec2Patch, base: u64) {
         let username = random_text(&mut rng, 1, 24);
         let password = random_bytes(&mut rng, 0, 32);
         let config = sec2_config(&username, &password, patch, &mut rng);
-        let creds = Credentials::Sec2 {
-            username,
-            password: password.into(),
-        };
+        let creds = Credentials::Sec2 { username, password: password.into() };
         let mut phone_rng = StdRng::seed_from_u64(rng.random());
         let mut device_rng = StdRng::seed_from_u64(rng.random());
         match run_session(creds, config, &mut phone_rng, &mut device_rng, &no_tamper) {
@@ -232,21 +222,11 @@ fn search_exponent(seed: u64, top_bit: bool, pred: impl Fn(&[u8; 32]) -> bool) -
 
 fn fixed_sec2_device(salt: &[u8], patch: Sec2Patch) -> (Vec<u8>, Arc<DeviceSecurityConfig>) {
     let verifier = srp::compute_verifier(b"wifiprov", b"abcd1234", salt, false);
-    (
-        verifier.clone(),
-        Arc::new(DeviceSecurityConfig::Sec2 {
-            salt: salt.to_vec(),
-            verifier,
-            patch,
-        }),
-    )
+    (verifier.clone(), Arc::new(DeviceSecurityConfig::Sec2 { salt: salt.to_vec(), verifier, patch }))
 }
 
 fn wifiprov() -> Credentials {
-    Credentials::Sec2 {
-        username: "wifiprov".into(),
-        password: "abcd1234".into(),
-    }
+    Credentials::Sec2 { username: "wifiprov".into(), password: "abcd1234".into() }
 }
 
 fn expect_established(outcome: Outcome) -> (SessionCipher, DeviceSecuritySession) {
@@ -263,22 +243,13 @@ fn leading_zero_a_is_padded_to_384() {
     let (_, config) = fixed_sec2_device(&salt, Sec2Patch::Patch1);
     // Check the request itself: A has a leading zero byte and is still 384 bytes long.
     let (_, cmd0) = ClientHandshake::start(wifiprov(), &mut ScriptedRng::new(&[&a])).unwrap();
-    let Some(Proto::Sec2(p)) = SessionData::decode(&cmd0[..]).unwrap().proto else {
-        panic!()
-    };
-    let Some(sec2_payload::Payload::Sc0(sc0)) = p.payload else {
-        panic!()
-    };
+    let Some(Proto::Sec2(p)) = SessionData::decode(&cmd0[..]).unwrap().proto else { panic!() };
+    let Some(sec2_payload::Payload::Sc0(sc0)) = p.payload else { panic!() };
     assert_eq!(sc0.client_pubkey.len(), 384);
     assert_eq!(sc0.client_pubkey[0], 0);
     let mut rng = StdRng::seed_from_u64(2);
-    let (mut phone, mut device) = expect_established(run_session(
-        wifiprov(),
-        config,
-        &mut ScriptedRng::new(&[&a]),
-        &mut rng,
-        &no_tamper,
-    ));
+    let (mut phone, mut device) =
+        expect_established(run_session(wifiprov(), config, &mut ScriptedRng::new(&[&a]), &mut rng, &no_tamper));
     exchange(&mut phone, &mut device, &mut rng);
 }
 
@@ -290,12 +261,8 @@ fn leading_zero_b_is_sent_minimal() {
     let seen_len = std::cell::Cell::new(0usize);
     let tamper = |i: usize, r: Vec<u8>| {
         if i == 0 {
-            let Some(Proto::Sec2(p)) = SessionData::decode(&r[..]).unwrap().proto else {
-                panic!()
-            };
-            let Some(sec2_payload::Payload::Sr0(sr0)) = p.payload else {
-                panic!()
-            };
+            let Some(Proto::Sec2(p)) = SessionData::decode(&r[..]).unwrap().proto else { panic!() };
+            let Some(sec2_payload::Payload::Sr0(sr0)) = p.payload else { panic!() };
             seen_len.set(sr0.device_pubkey.len());
         }
         r
@@ -304,11 +271,7 @@ fn leading_zero_b_is_sent_minimal() {
     let mut device_rng = ScriptedRng::new(&[&b, &[7u8; 8]]);
     let (mut phone, mut device) =
         expect_established(run_session(wifiprov(), config, &mut rng, &mut device_rng, &tamper));
-    assert!(
-        seen_len.get() < 384 && seen_len.get() > 300,
-        "B sent with {} bytes",
-        seen_len.get()
-    );
+    assert!(seen_len.get() < 384 && seen_len.get() > 300, "B sent with {} bytes", seen_len.get());
     exchange(&mut phone, &mut device, &mut rng);
 }
 
@@ -366,22 +329,15 @@ fn wrong_pop_gives_wrong_credentials() {
         if normalise(&phone_pop) == normalise(&device_pop) {
             phone_pop = Some(b"definitely-different".to_vec());
         }
-        let config = Arc::new(DeviceSecurityConfig::Sec1 {
-            pop: device_pop.map(Into::into),
-        });
+        let config = Arc::new(DeviceSecurityConfig::Sec1 { pop: device_pop.map(Into::into) });
         let outcome = run_session(
-            Credentials::Sec1 {
-                pop: phone_pop.map(Into::into),
-            },
+            Credentials::Sec1 { pop: phone_pop.map(Into::into) },
             config,
             &mut StdRng::seed_from_u64(rng.random()),
             &mut StdRng::seed_from_u64(rng.random()),
             &no_tamper,
         );
-        assert!(
-            matches!(outcome, Outcome::Failed(SecurityError::WrongCredentials)),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, Outcome::Failed(SecurityError::WrongCredentials)), "{outcome:?}");
     }
 }
 
@@ -391,24 +347,14 @@ fn wrong_password_or_username_gives_wrong_credentials() {
         let mut rng = StdRng::seed_from_u64(0xbad2 + seed);
         let username = random_text(&mut rng, 1, 12);
         let password = random_bytes(&mut rng, 0, 16);
-        let patch = if seed % 2 == 0 {
-            Sec2Patch::Patch0
-        } else {
-            Sec2Patch::Patch1
-        };
+        let patch = if seed % 2 == 0 { Sec2Patch::Patch0 } else { Sec2Patch::Patch1 };
         let config = sec2_config(&username, &password, patch, &mut rng);
         let creds = if seed % 3 == 0 {
-            Credentials::Sec2 {
-                username: format!("{username}x"),
-                password: password.into(),
-            }
+            Credentials::Sec2 { username: format!("{username}x"), password: password.into() }
         } else {
             let mut wrong = password.clone();
             wrong.push(b'!');
-            Credentials::Sec2 {
-                username,
-                password: wrong.into(),
-            }
+            Credentials::Sec2 { username, password: wrong.into() }
         };
         let outcome = run_session(
             creds,
@@ -417,10 +363,7 @@ fn wrong_password_or_username_gives_wrong_credentials() {
             &mut StdRng::seed_from_u64(rng.random()),
             &no_tamper,
         );
-        assert!(
-            matches!(outcome, Outcome::Failed(SecurityError::WrongCredentials)),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, Outcome::Failed(SecurityError::WrongCredentials)), "{outcome:?}");
     }
 }
 
@@ -458,26 +401,15 @@ fn tampered_device_proof_is_detected() {
         let mut rng = StdRng::seed_from_u64(0x7a3 + seed);
         let pop = random_pop(&mut rng);
         let outcome = run_session(
-            Credentials::Sec1 {
-                pop: pop.clone().map(Into::into),
-            },
-            Arc::new(DeviceSecurityConfig::Sec1 {
-                pop: pop.map(Into::into),
-            }),
+            Credentials::Sec1 { pop: pop.clone().map(Into::into) },
+            Arc::new(DeviceSecurityConfig::Sec1 { pop: pop.map(Into::into) }),
             &mut StdRng::seed_from_u64(rng.random()),
             &mut StdRng::seed_from_u64(rng.random()),
             &tamper_sec1_verify,
         );
-        assert!(
-            matches!(outcome, Outcome::Failed(SecurityError::DeviceProofMismatch)),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, Outcome::Failed(SecurityError::DeviceProofMismatch)), "{outcome:?}");
 
-        let patch = if seed % 2 == 0 {
-            Sec2Patch::Patch0
-        } else {
-            Sec2Patch::Patch1
-        };
+        let patch = if seed % 2 == 0 { Sec2Patch::Patch0 } else { Sec2Patch::Patch1 };
         let config = sec2_config("wifiprov", b"abcd1234", patch, &mut rng);
         let outcome = run_session(
             wifiprov(),
@@ -486,10 +418,7 @@ fn tampered_device_proof_is_detected() {
             &mut StdRng::seed_from_u64(rng.random()),
             &tamper_sec2_proof,
         );
-        assert!(
-            matches!(outcome, Outcome::Failed(SecurityError::DeviceProofMismatch)),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, Outcome::Failed(SecurityError::DeviceProofMismatch)), "{outcome:?}");
     }
 }
 
@@ -510,10 +439,7 @@ fn scheme_mismatch_is_rejected_at_step_one() {
         &mut rng,
         &no_tamper,
     );
-    assert!(
-        matches!(outcome, Outcome::Failed(SecurityError::DeviceRejectedStep(1))),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, Outcome::Failed(SecurityError::DeviceRejectedStep(1))), "{outcome:?}");
     let outcome = run_session(
         Credentials::Sec0,
         Arc::new(DeviceSecurityConfig::Sec1 { pop: None }),
@@ -521,18 +447,12 @@ fn scheme_mismatch_is_rejected_at_step_one() {
         &mut StdRng::seed_from_u64(2),
         &no_tamper,
     );
-    assert!(
-        matches!(outcome, Outcome::Failed(SecurityError::DeviceRejectedStep(1))),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, Outcome::Failed(SecurityError::DeviceRejectedStep(1))), "{outcome:?}");
 }
 
 #[test]
 fn empty_username_is_refused_by_the_phone() {
-    let creds = Credentials::Sec2 {
-        username: String::new(),
-        password: "x".into(),
-    };
+    let creds = Credentials::Sec2 { username: String::new(), password: "x".into() };
     let err = ClientHandshake::start(creds, &mut StdRng::seed_from_u64(1)).unwrap_err();
     assert!(matches!(err, SecurityError::InvalidArgument(_)));
 }
@@ -541,15 +461,11 @@ fn empty_username_is_refused_by_the_phone() {
 fn new_command0_restarts_the_handshake() {
     let mut rng = StdRng::seed_from_u64(10);
     for config in [
-        Arc::new(DeviceSecurityConfig::Sec1 {
-            pop: Some("pop".into()),
-        }),
+        Arc::new(DeviceSecurityConfig::Sec1 { pop: Some("pop".into()) }),
         sec2_config("wifiprov", b"abcd1234", Sec2Patch::Patch1, &mut rng),
     ] {
         let creds = || match config.level() {
-            SecurityLevel::Sec1 => Credentials::Sec1 {
-                pop: Some("pop".into()),
-            },
+            SecurityLevel::Sec1 => Credentials::Sec1 { pop: Some("pop".into()) },
             _ => wifiprov(),
         };
         let mut device = DeviceSecuritySession::new(config.clone());
@@ -567,9 +483,7 @@ fn new_command0_restarts_the_handshake() {
         let resp0 = device.handle(&cmd0, &mut rng).unwrap();
         assert!(!device.is_established());
         assert_eq!(device.decrypt(b"xx"), Err(SecurityError::NotEstablished));
-        let ClientStep::Send(hs, cmd1) = hs.on_response(&resp0).unwrap() else {
-            panic!()
-        };
+        let ClientStep::Send(hs, cmd1) = hs.on_response(&resp0).unwrap() else { panic!() };
         let ClientStep::Done(mut new) = hs.on_response(&device.handle(&cmd1, &mut rng).unwrap()).unwrap() else {
             panic!()
         };
@@ -617,12 +531,8 @@ fn phone_at(level: u8, step: u8, seed: u64) -> ClientHandshake {
     let (creds, config) = match level {
         0 => (Credentials::Sec0, Arc::new(DeviceSecurityConfig::Sec0)),
         1 => (
-            Credentials::Sec1 {
-                pop: Some("pop".into()),
-            },
-            Arc::new(DeviceSecurityConfig::Sec1 {
-                pop: Some("pop".into()),
-            }),
+            Credentials::Sec1 { pop: Some("pop".into()) },
+            Arc::new(DeviceSecurityConfig::Sec1 { pop: Some("pop".into()) }),
         ),
         _ => (
             wifiprov(),
@@ -650,10 +560,7 @@ fn device_at(level: u8, step: u8, seed: u64) -> (DeviceSecuritySession, Vec<u8>)
     let mut rng = StdRng::seed_from_u64(seed);
     let (creds, config) = match level {
         0 => (Credentials::Sec0, Arc::new(DeviceSecurityConfig::Sec0)),
-        1 => (
-            Credentials::Sec1 { pop: None },
-            Arc::new(DeviceSecurityConfig::Sec1 { pop: None }),
-        ),
+        1 => (Credentials::Sec1 { pop: None }, Arc::new(DeviceSecurityConfig::Sec1 { pop: None })),
         _ => (
             wifiprov(),
             Arc::new(DeviceSecurityConfig::Sec2 {

@@ -24,10 +24,7 @@ struct ScriptedRng {
 
 impl ScriptedRng {
     fn new(parts: &[&[u8]]) -> Self {
-        Self {
-            bytes: parts.concat(),
-            pos: 0,
-        }
+        Self { bytes: parts.concat(), pos: 0 }
     }
 
     fn assert_drained(&self) {
@@ -98,10 +95,7 @@ fn session_steps(t: &Value) -> Vec<&Value> {
 
 /// The encrypted application exchanges (every step with a plaintext).
 fn data_steps(t: &Value) -> Vec<&Value> {
-    steps(t)
-        .iter()
-        .filter(|s| s["request"].get("plaintext_hex").is_some())
-        .collect()
+    steps(t).iter().filter(|s| s["request"].get("plaintext_hex").is_some()).collect()
 }
 
 fn check_position(cipher: &SessionCipher, msg: &Value) {
@@ -121,12 +115,7 @@ fn replay_phone(t: &Value, creds: Credentials, mut rng: ScriptedRng) {
     let mut cipher = None;
     for (i, step) in session.iter().enumerate() {
         assert_eq!(hs.step() as usize, i + 1);
-        assert_eq!(
-            hex::encode(&request),
-            hex::encode(body(step, "request")),
-            "handshake request {}",
-            i + 1
-        );
+        assert_eq!(hex::encode(&request), hex::encode(body(step, "request")), "handshake request {}", i + 1);
         match hs.on_response(&body(step, "response")).unwrap() {
             ClientStep::Send(next, req) => {
                 hs = next;
@@ -154,12 +143,7 @@ fn replay_phone(t: &Value, creds: Credentials, mut rng: ScriptedRng) {
         );
         check_position(&cipher, &step["response"]);
         let expected = h(step["response"]["plaintext_hex"].as_str().unwrap());
-        assert_eq!(
-            cipher.decrypt(&body(step, "response")).unwrap(),
-            expected,
-            "{}",
-            step["label"]
-        );
+        assert_eq!(cipher.decrypt(&body(step, "response")).unwrap(), expected, "{}", step["label"]);
     }
 }
 
@@ -175,30 +159,15 @@ fn replay_device(t: &Value, config: DeviceSecurityConfig, mut rng: ScriptedRng) 
     }
     for step in session_steps(t) {
         let response = dev.handle(&body(step, "request"), &mut rng).unwrap();
-        assert_eq!(
-            hex::encode(response),
-            hex::encode(body(step, "response")),
-            "{}",
-            step["label"]
-        );
+        assert_eq!(hex::encode(response), hex::encode(body(step, "response")), "{}", step["label"]);
     }
     rng.assert_drained();
     assert!(dev.is_established());
     for step in data_steps(t) {
         let plain = dev.decrypt(&body(step, "request")).unwrap();
-        assert_eq!(
-            hex::encode(plain),
-            step["request"]["plaintext_hex"].as_str().unwrap(),
-            "{}",
-            step["label"]
-        );
+        assert_eq!(hex::encode(plain), step["request"]["plaintext_hex"].as_str().unwrap(), "{}", step["label"]);
         let resp = h(step["response"]["plaintext_hex"].as_str().unwrap());
-        assert_eq!(
-            hex::encode(dev.encrypt(&resp).unwrap()),
-            hex::encode(body(step, "response")),
-            "{}",
-            step["label"]
-        );
+        assert_eq!(hex::encode(dev.encrypt(&resp).unwrap()), hex::encode(body(step, "response")), "{}", step["label"]);
     }
 }
 
@@ -218,19 +187,11 @@ fn sec1_transcript_phone_and_device() {
     let pop = secret_str(&t, "pop");
     let client_draw = h(t["rng"]["client_draws"][0]["hex"].as_str().unwrap());
     assert_eq!(client_draw, secret(&t, "client_private_key"));
-    replay_phone(
-        &t,
-        Credentials::Sec1 {
-            pop: Some(pop.as_str().into()),
-        },
-        ScriptedRng::new(&[&client_draw]),
-    );
+    replay_phone(&t, Credentials::Sec1 { pop: Some(pop.as_str().into()) }, ScriptedRng::new(&[&client_draw]));
     let device_draws = [secret(&t, "device_private_key"), secret(&t, "device_random_ctr_iv")];
     replay_device(
         &t,
-        DeviceSecurityConfig::Sec1 {
-            pop: Some(pop.as_str().into()),
-        },
+        DeviceSecurityConfig::Sec1 { pop: Some(pop.as_str().into()) },
         ScriptedRng::new(&[&device_draws[0], &device_draws[1]]),
     );
 }
@@ -248,10 +209,7 @@ fn sec1_transcript_intermediates() {
     assert_eq!(dpub.to_vec(), secret(&t, "device_public_key"));
     let shared = x25519_dalek::x25519(cpriv, dpub);
     assert_eq!(shared.to_vec(), secret(&t, "x25519_shared_secret"));
-    assert_eq!(
-        sec1::session_key(&shared, Some(pop.as_bytes())).to_vec(),
-        secret(&t, "aes256_ctr_key")
-    );
+    assert_eq!(sec1::session_key(&shared, Some(pop.as_bytes())).to_vec(), secret(&t, "aes256_ctr_key"));
 }
 
 fn sec2_transcript(file: &str, patch: Sec2Patch) {
@@ -260,17 +218,10 @@ fn sec2_transcript(file: &str, patch: Sec2Patch) {
     let password = secret_str(&t, "password");
     let client_draw = h(t["rng"]["client_draws"][0]["hex"].as_str().unwrap());
     assert_eq!(client_draw[0] & 0x7f, secret(&t, "client_a")[0] & 0x7f);
-    assert_ne!(
-        client_draw,
-        secret(&t, "client_a"),
-        "the raw draw differs from the used a in the top bit"
-    );
+    assert_ne!(client_draw, secret(&t, "client_a"), "the raw draw differs from the used a in the top bit");
     replay_phone(
         &t,
-        Credentials::Sec2 {
-            username: username.clone(),
-            password: password.as_str().into(),
-        },
+        Credentials::Sec2 { username: username.clone(), password: password.as_str().into() },
         ScriptedRng::new(&[&client_draw]),
     );
     let nonce = secret(&t, "device_nonce");
@@ -285,11 +236,7 @@ fn sec2_transcript(file: &str, patch: Sec2Patch) {
             nonce.clone()
         }
     };
-    let config = DeviceSecurityConfig::Sec2 {
-        salt: secret(&t, "salt"),
-        verifier: secret(&t, "verifier"),
-        patch,
-    };
+    let config = DeviceSecurityConfig::Sec2 { salt: secret(&t, "salt"), verifier: secret(&t, "verifier"), patch };
     replay_device(&t, config, ScriptedRng::new(&[&secret(&t, "device_b"), &nonce_draw]));
 
     // The provisioning-time salt draw reproduces the recorded salt and verifier.
@@ -323,10 +270,7 @@ fn sec2_transcript(file: &str, patch: Sec2Patch) {
     assert_eq!(k[..32].to_vec(), secret(&t, "aes256_gcm_key"));
     let m1 = srp::client_proof(username.as_bytes(), &salt, &big_a, &big_b, &k);
     assert_eq!(m1.to_vec(), secret(&t, "M_client_proof"));
-    assert_eq!(
-        srp::device_proof(&big_a, &m1, &k).to_vec(),
-        secret(&t, "H_AMK_device_proof")
-    );
+    assert_eq!(srp::device_proof(&big_a, &m1, &k).to_vec(), secret(&t, "H_AMK_device_proof"));
 }
 
 #[test]
@@ -405,10 +349,7 @@ fn example_salt_verifier_11_2() {
            5aa186d260e779838af03d4393961086dabe3321c01c58672f186b698f83314a")
     );
     assert_eq!(srp::verifier_from_x(&x), h(VERIFIER_11_2));
-    assert_eq!(
-        srp::compute_verifier(b"wifiprov", b"abcd1234", &h(SALT_11_2), false),
-        h(VERIFIER_11_2)
-    );
+    assert_eq!(srp::compute_verifier(b"wifiprov", b"abcd1234", &h(SALT_11_2), false), h(VERIFIER_11_2));
     assert!(!sec2_inner_hash_has_leading_zero("wifiprov", b"abcd1234"));
 }
 
@@ -493,47 +434,26 @@ fn sec2_fixed_ephemerals_values_11_3() {
 fn sec2_fixed_session(patch: Sec2Patch, nonce_draw: &[u8]) -> (SessionCipher, DeviceSecuritySession) {
     let mut phone_rng = ScriptedRng::new(&[&[0xa5; 32]]);
     let mut dev_rng = ScriptedRng::new(&[&[0x5b; 32], nonce_draw]);
-    let config = DeviceSecurityConfig::Sec2 {
-        salt: h(SALT_11_2),
-        verifier: h(VERIFIER_11_2),
-        patch,
-    };
+    let config = DeviceSecurityConfig::Sec2 { salt: h(SALT_11_2), verifier: h(VERIFIER_11_2), patch };
     let mut dev = DeviceSecuritySession::new(Arc::new(config));
-    let creds = Credentials::Sec2 {
-        username: "wifiprov".into(),
-        password: "abcd1234".into(),
-    };
+    let creds = Credentials::Sec2 { username: "wifiprov".into(), password: "abcd1234".into() };
     let (hs, cmd0) = ClientHandshake::start(creds, &mut phone_rng).unwrap();
     assert_eq!(cmd0.len(), 406);
-    assert_eq!(
-        cmd0,
-        [h("1002629103a2018d030a087769666970726f76128003"), h(A_11_3)].concat()
-    );
+    assert_eq!(cmd0, [h("1002629103a2018d030a087769666970726f76128003"), h(A_11_3)].concat());
     let resp0 = dev.handle(&cmd0, &mut dev_rng).unwrap();
     assert_eq!(resp0.len(), 416);
-    assert_eq!(
-        resp0,
-        [h("1002629b030801aa019503128003"), h(B_11_3), h("1a10"), h(SALT_11_2)].concat()
-    );
-    let ClientStep::Send(hs, cmd1) = hs.on_response(&resp0).unwrap() else {
-        panic!("expected Command1")
-    };
+    assert_eq!(resp0, [h("1002629b030801aa019503128003"), h(B_11_3), h("1a10"), h(SALT_11_2)].concat());
+    let ClientStep::Send(hs, cmd1) = hs.on_response(&resp0).unwrap() else { panic!("expected Command1") };
     assert_eq!(cmd1, [h("100262470802b201420a40"), h(M1_11_3)].concat());
     let resp1 = dev.handle(&cmd1, &mut dev_rng).unwrap();
     let expected_resp1 = match patch {
-        Sec2Patch::Patch1 => [
-            h("100262550803ba01501240"),
-            h(M2_11_3),
-            h("1a0c"),
-            h("112233445566778800000001"),
-        ]
-        .concat(),
+        Sec2Patch::Patch1 => {
+            [h("100262550803ba01501240"), h(M2_11_3), h("1a0c"), h("112233445566778800000001")].concat()
+        }
         Sec2Patch::Patch0 => [h("100262590803ba01541240"), h(M2_11_3), h("1a10"), nonce_draw.to_vec()].concat(),
     };
     assert_eq!(resp1, expected_resp1);
-    let ClientStep::Done(cipher) = hs.on_response(&resp1).unwrap() else {
-        panic!("expected Done")
-    };
+    let ClientStep::Done(cipher) = hs.on_response(&resp1).unwrap() else { panic!("expected Done") };
     phone_rng.assert_drained();
     dev_rng.assert_drained();
     (cipher, dev)
@@ -573,9 +493,7 @@ fn sec1_fixed_keys_11_4() {
     let cpriv = h("0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20");
     let dpriv = h("4142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f60");
     let drandom = h("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
-    let shared: [u8; 32] = h("26c2c17fdb82161cb21ad16e721315355b64d1763119b10bfc962530dc7cc163")
-        .try_into()
-        .unwrap();
+    let shared: [u8; 32] = h("26c2c17fdb82161cb21ad16e721315355b64d1763119b10bfc962530dc7cc163").try_into().unwrap();
     assert_eq!(
         hex::encode(sec1::session_key(&shared, Some(b"abcd1234")).as_slice()),
         "cf0c266562b0ebf4d1295c66cc5efceab8fa713f8cb6024932f3bbf59977a8cd"
@@ -587,16 +505,9 @@ fn sec1_fixed_keys_11_4() {
 
     let mut phone_rng = ScriptedRng::new(&[&cpriv]);
     let mut dev_rng = ScriptedRng::new(&[&dpriv, &drandom]);
-    let mut dev = DeviceSecuritySession::new(Arc::new(DeviceSecurityConfig::Sec1 {
-        pop: Some("abcd1234".into()),
-    }));
-    let (hs, cmd0) = ClientHandshake::start(
-        Credentials::Sec1 {
-            pop: Some("abcd1234".into()),
-        },
-        &mut phone_rng,
-    )
-    .unwrap();
+    let mut dev = DeviceSecuritySession::new(Arc::new(DeviceSecurityConfig::Sec1 { pop: Some("abcd1234".into()) }));
+    let (hs, cmd0) =
+        ClientHandshake::start(Credentials::Sec1 { pop: Some("abcd1234".into()) }, &mut phone_rng).unwrap();
     assert_eq!(
         hex::encode(&cmd0),
         "10015a25a201220a2007a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c"
@@ -606,9 +517,7 @@ fn sec1_fixed_keys_11_4() {
         hex::encode(&resp0),
         "10015a390801aa0134122064b101b1d0be5a8704bd078f9895001fc03e8e9f9522f188dd128d9846d484661a10a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
     );
-    let ClientStep::Send(hs, cmd1) = hs.on_response(&resp0).unwrap() else {
-        panic!("expected Command1")
-    };
+    let ClientStep::Send(hs, cmd1) = hs.on_response(&resp0).unwrap() else { panic!("expected Command1") };
     assert_eq!(
         hex::encode(&cmd1),
         "10015a270802b201221220c4a89b1acc9f181421f27ada88e1d81b23233eedb4ad011f5b4f5eeac83ee6c9"
@@ -618,9 +527,7 @@ fn sec1_fixed_keys_11_4() {
         hex::encode(&resp1),
         "10015a270803ba01221a2029a2e4c89371f5f6e4f0d90538f211db81918ef1eb68cea8db0bc6b0135214f8"
     );
-    let ClientStep::Done(mut phone) = hs.on_response(&resp1).unwrap() else {
-        panic!("expected Done")
-    };
+    let ClientStep::Done(mut phone) = hs.on_response(&resp1).unwrap() else { panic!("expected Done") };
     phone_rng.assert_drained();
     dev_rng.assert_drained();
     assert_eq!(phone.ctr_offset(), Some(64));
@@ -658,21 +565,13 @@ fn stripped_inner_hash_variant_pw69() {
     assert_eq!(srp::compute_verifier(b"wifiprov", b"pw69", &salt, true), verifier);
     assert_ne!(srp::compute_verifier(b"wifiprov", b"pw69", &salt, false), verifier);
 
-    let config = Arc::new(DeviceSecurityConfig::Sec2 {
-        salt,
-        verifier,
-        patch: Sec2Patch::Patch1,
-    });
+    let config = Arc::new(DeviceSecurityConfig::Sec2 { salt, verifier, patch: Sec2Patch::Patch1 });
     let run = |creds: Credentials| -> Result<SessionCipher, SecurityError> {
         let mut rng = ScriptedRng::new(&[&[0x42; 32], &[0x17; 32], &[9; 8]]);
         let mut dev = DeviceSecuritySession::new(config.clone());
         let (hs, cmd0) = ClientHandshake::start(creds, &mut rng)?;
-        let resp0 = dev
-            .handle(&cmd0, &mut rng)
-            .map_err(|_| SecurityError::DeviceRejectedStep(1))?;
-        let ClientStep::Send(hs, cmd1) = hs.on_response(&resp0)? else {
-            panic!("expected Command1")
-        };
+        let resp0 = dev.handle(&cmd0, &mut rng).map_err(|_| SecurityError::DeviceRejectedStep(1))?;
+        let ClientStep::Send(hs, cmd1) = hs.on_response(&resp0)? else { panic!("expected Command1") };
         match dev.handle(&cmd1, &mut rng) {
             Ok(resp1) => match hs.on_response(&resp1)? {
                 ClientStep::Done(c) => Ok(c),
@@ -681,14 +580,8 @@ fn stripped_inner_hash_variant_pw69() {
             Err(_) => Err(hs.on_rejected()),
         }
     };
-    let plain = run(Credentials::Sec2 {
-        username: "wifiprov".into(),
-        password: "pw69".into(),
-    });
+    let plain = run(Credentials::Sec2 { username: "wifiprov".into(), password: "pw69".into() });
     assert_eq!(plain.unwrap_err(), SecurityError::WrongCredentials);
-    let stripped = run(Credentials::Sec2Stripped {
-        username: "wifiprov".into(),
-        password: "pw69".into(),
-    });
+    let stripped = run(Credentials::Sec2Stripped { username: "wifiprov".into(), password: "pw69".into() });
     assert_eq!(stripped.unwrap().level(), SecurityLevel::Sec2);
 }

@@ -52,5 +52,4 @@ pub mod custom_config {
 }
 
 /// The serialized `FileDescriptorSet` of every `.proto` file in this crate (for reflection in tests).
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));

@@ -7,19 +7,14 @@ use std::fmt::Debug;
 
 use prost::Message;
 use prost::bytes::Bytes;
-use prost_reflect::{
-    DescriptorPool, DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value,
-};
+use prost_reflect::{DescriptorPool, DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value};
 use rainmaker_prov_proto::{
-    FILE_DESCRIPTOR_SET, cloud, custom_config, network_prov, protocomm, rainmaker, rmaker_ch_resp,
-    rmaker_claim, rmaker_prov_local_ctrl, wifi_prov,
+    FILE_DESCRIPTOR_SET, cloud, custom_config, network_prov, protocomm, rainmaker, rmaker_ch_resp, rmaker_claim,
+    rmaker_prov_local_ctrl, wifi_prov,
 };
 use serde_json::{Map, Value as Json};
 
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/vectors/messages.json"
-);
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/messages.json");
 const EXPECTED_ENTRIES: usize = 242;
 
 fn pool() -> DescriptorPool {
@@ -29,16 +24,11 @@ fn pool() -> DescriptorPool {
 /// The protobuf package that holds the messages of an upstream schema file in this crate.
 fn package_of(proto_file: &str) -> Option<&'static str> {
     Some(match proto_file {
-        "constants.proto" | "session.proto" | "sec0.proto" | "sec1.proto" | "sec2.proto" => {
-            "protocomm"
+        "constants.proto" | "session.proto" | "sec0.proto" | "sec1.proto" | "sec2.proto" => "protocomm",
+        "wifi_constants.proto" | "wifi_config.proto" | "wifi_scan.proto" | "wifi_ctrl.proto" => "wifi_prov",
+        "network_constants.proto" | "network_config.proto" | "network_scan.proto" | "network_ctrl.proto" => {
+            "network_prov"
         }
-        "wifi_constants.proto" | "wifi_config.proto" | "wifi_scan.proto" | "wifi_ctrl.proto" => {
-            "wifi_prov"
-        }
-        "network_constants.proto"
-        | "network_config.proto"
-        | "network_scan.proto"
-        | "network_ctrl.proto" => "network_prov",
         "esp_rmaker_user_mapping.proto" => "rainmaker",
         "custom_cloud_config.proto" => "cloud",
         "esp_rmaker_claim.proto" => "rmaker_claim",
@@ -50,13 +40,8 @@ fn package_of(proto_file: &str) -> Option<&'static str> {
 }
 
 /// Finds the descriptor of an entry's message, checking that it is declared in `proto_file`.
-fn find_message(
-    pool: &DescriptorPool,
-    proto_file: &str,
-    message: &str,
-) -> Result<MessageDescriptor, String> {
-    let package =
-        package_of(proto_file).ok_or_else(|| format!("unknown proto_file {proto_file}"))?;
+fn find_message(pool: &DescriptorPool, proto_file: &str, message: &str) -> Result<MessageDescriptor, String> {
+    let package = package_of(proto_file).ok_or_else(|| format!("unknown proto_file {proto_file}"))?;
     let bare = match message.rsplit_once('.') {
         Some((prefix, bare)) if prefix == package => bare,
         Some((prefix, _)) => {
@@ -65,15 +50,10 @@ fn find_message(
         None => message,
     };
     let full = format!("{package}.{bare}");
-    let desc = pool
-        .get_message_by_name(&full)
-        .ok_or_else(|| format!("no message {full} in the descriptor pool"))?;
+    let desc = pool.get_message_by_name(&full).ok_or_else(|| format!("no message {full} in the descriptor pool"))?;
     let file = desc.parent_file();
     if file.name() != proto_file {
-        return Err(format!(
-            "{full} is declared in {}, not in {proto_file}",
-            file.name()
-        ));
+        return Err(format!("{full} is declared in {}, not in {proto_file}", file.name()));
     }
     Ok(desc)
 }
@@ -83,31 +63,19 @@ fn find_message(
 // ---------------------------------------------------------------------------------------------
 
 fn json_to_message(desc: &MessageDescriptor, json: &Json) -> Result<DynamicMessage, String> {
-    let obj = json
-        .as_object()
-        .ok_or_else(|| format!("{}: expected a JSON object, got {json}", desc.full_name()))?;
+    let obj = json.as_object().ok_or_else(|| format!("{}: expected a JSON object, got {json}", desc.full_name()))?;
     let mut msg = DynamicMessage::new(desc.clone());
     for (key, value) in obj {
-        let field = desc
-            .get_field_by_name(key)
-            .ok_or_else(|| format!("{}: no field named {key}", desc.full_name()))?;
+        let field = desc.get_field_by_name(key).ok_or_else(|| format!("{}: no field named {key}", desc.full_name()))?;
         let value = if field.is_list() {
-            let items = value
-                .as_array()
-                .ok_or_else(|| format!("{key}: repeated field needs a JSON array"))?;
-            Value::List(
-                items
-                    .iter()
-                    .map(|item| json_to_value(&field.kind(), item))
-                    .collect::<Result<_, _>>()?,
-            )
+            let items = value.as_array().ok_or_else(|| format!("{key}: repeated field needs a JSON array"))?;
+            Value::List(items.iter().map(|item| json_to_value(&field.kind(), item)).collect::<Result<_, _>>()?)
         } else if field.is_map() {
             return Err(format!("{key}: map fields are not used by these protos"));
         } else {
             json_to_value(&field.kind(), value)?
         };
-        msg.try_set_field(&field, value)
-            .map_err(|e| format!("{key}: cannot set: {e}"))?;
+        msg.try_set_field(&field, value).map_err(|e| format!("{key}: cannot set: {e}"))?;
     }
     Ok(msg)
 }
@@ -132,63 +100,39 @@ fn json_to_value(kind: &Kind, json: &Json) -> Result<Value, String> {
             other => Value::EnumNumber(i32::try_from(json_int(other)?).map_err(range)?),
         },
         Kind::Bytes => {
-            let text = json
-                .as_str()
-                .ok_or_else(|| format!("bytes must be hex text, got {json}"))?;
-            Value::Bytes(Bytes::from(
-                hex::decode(text).map_err(|e| format!("bad hex {text}: {e}"))?,
-            ))
+            let text = json.as_str().ok_or_else(|| format!("bytes must be hex text, got {json}"))?;
+            Value::Bytes(Bytes::from(hex::decode(text).map_err(|e| format!("bad hex {text}: {e}"))?))
         }
-        Kind::String => Value::String(
-            json.as_str()
-                .ok_or_else(|| format!("expected a string, got {json}"))?
-                .to_owned(),
-        ),
-        Kind::Bool => Value::Bool(
-            json.as_bool()
-                .ok_or_else(|| format!("expected a bool, got {json}"))?,
-        ),
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-            Value::I32(i32::try_from(json_int(json)?).map_err(range)?)
+        Kind::String => {
+            Value::String(json.as_str().ok_or_else(|| format!("expected a string, got {json}"))?.to_owned())
         }
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-            Value::I64(i64::try_from(json_int(json)?).map_err(range)?)
-        }
+        Kind::Bool => Value::Bool(json.as_bool().ok_or_else(|| format!("expected a bool, got {json}"))?),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(i32::try_from(json_int(json)?).map_err(range)?),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(i64::try_from(json_int(json)?).map_err(range)?),
         Kind::Uint32 | Kind::Fixed32 => Value::U32(u32::try_from(json_int(json)?).map_err(range)?),
         Kind::Uint64 | Kind::Fixed64 => Value::U64(u64::try_from(json_int(json)?).map_err(range)?),
         Kind::Float | Kind::Double => {
-            return Err(format!(
-                "floating point fields are not used by these protos ({json})"
-            ));
+            return Err(format!("floating point fields are not used by these protos ({json})"));
         }
     })
 }
 
 fn message_to_json(msg: &DynamicMessage) -> Result<Json, String> {
     if msg.unknown_fields().next().is_some() {
-        return Err(format!(
-            "{} decoded with unknown fields",
-            msg.descriptor().full_name()
-        ));
+        return Err(format!("{} decoded with unknown fields", msg.descriptor().full_name()));
     }
     let mut obj = Map::new();
     for (field, value) in msg.fields() {
-        obj.insert(
-            field.name().to_owned(),
-            value_to_json(&field.kind(), value)?,
-        );
+        obj.insert(field.name().to_owned(), value_to_json(&field.kind(), value)?);
     }
     Ok(Json::Object(obj))
 }
 
 fn value_to_json(kind: &Kind, value: &Value) -> Result<Json, String> {
     Ok(match (kind, value) {
-        (_, Value::List(items)) => Json::Array(
-            items
-                .iter()
-                .map(|item| value_to_json(kind, item))
-                .collect::<Result<_, _>>()?,
-        ),
+        (_, Value::List(items)) => {
+            Json::Array(items.iter().map(|item| value_to_json(kind, item)).collect::<Result<_, _>>()?)
+        }
         (_, Value::Message(m)) => message_to_json(m)?,
         (Kind::Enum(desc), Value::EnumNumber(n)) => match desc.get_value(*n) {
             Some(v) => Json::String(v.name().to_owned()),
@@ -226,19 +170,12 @@ where
         ));
     }
     if decoded.encoded_len() != wire.len() {
-        return Err(format!(
-            "generated encoded_len {} != {}",
-            decoded.encoded_len(),
-            wire.len()
-        ));
+        return Err(format!("generated encoded_len {} != {}", decoded.encoded_len(), wire.len()));
     }
-    let built: T = from_fields
-        .transcode_to()
-        .map_err(|e| format!("transcoding fields to the generated type failed: {e}"))?;
+    let built: T =
+        from_fields.transcode_to().map_err(|e| format!("transcoding fields to the generated type failed: {e}"))?;
     if built != decoded {
-        return Err(format!(
-            "generated value from fields {built:?} != decoded {decoded:?}"
-        ));
+        return Err(format!("generated value from fields {built:?} != decoded {decoded:?}"));
     }
     let built_bytes = built.encode_to_vec();
     if built_bytes != wire {
@@ -367,22 +304,10 @@ fn generated_checkers() -> Vec<(String, Checker)> {
     table.extend(plain.iter().map(|(name, f)| ((*name).to_owned(), *f)));
     // Names whose Rust spelling differs from the protobuf spelling.
     let renamed: &[(&str, Checker)] = &[
-        (
-            "rmaker_ch_resp.CmdCRPayload",
-            check_generated::<rmaker_ch_resp::CmdCrPayload>,
-        ),
-        (
-            "rmaker_ch_resp.RespCRPayload",
-            check_generated::<rmaker_ch_resp::RespCrPayload>,
-        ),
-        (
-            "rmaker_ch_resp.CmdGetNodeIDPayload",
-            check_generated::<rmaker_ch_resp::CmdGetNodeIdPayload>,
-        ),
-        (
-            "rmaker_ch_resp.RespGetNodeIDPayload",
-            check_generated::<rmaker_ch_resp::RespGetNodeIdPayload>,
-        ),
+        ("rmaker_ch_resp.CmdCRPayload", check_generated::<rmaker_ch_resp::CmdCrPayload>),
+        ("rmaker_ch_resp.RespCRPayload", check_generated::<rmaker_ch_resp::RespCrPayload>),
+        ("rmaker_ch_resp.CmdGetNodeIDPayload", check_generated::<rmaker_ch_resp::CmdGetNodeIdPayload>),
+        ("rmaker_ch_resp.RespGetNodeIDPayload", check_generated::<rmaker_ch_resp::RespGetNodeIdPayload>),
     ];
     table.extend(renamed.iter().map(|(name, f)| ((*name).to_owned(), *f)));
     table
@@ -392,17 +317,8 @@ fn generated_checkers() -> Vec<(String, Checker)> {
 // The vector run
 // ---------------------------------------------------------------------------------------------
 
-fn check_entry(
-    pool: &DescriptorPool,
-    checkers: &[(String, Checker)],
-    entry: &Json,
-) -> Result<(), String> {
-    let text = |key: &str| {
-        entry
-            .get(key)
-            .and_then(Json::as_str)
-            .ok_or_else(|| format!("entry has no string {key}"))
-    };
+fn check_entry(pool: &DescriptorPool, checkers: &[(String, Checker)], entry: &Json) -> Result<(), String> {
+    let text = |key: &str| entry.get(key).and_then(Json::as_str).ok_or_else(|| format!("entry has no string {key}"));
     let proto_file = text("proto_file")?;
     let desc = find_message(pool, proto_file, text("message")?)?;
     let fields = entry.get("fields").ok_or("entry has no fields")?;
@@ -412,16 +328,12 @@ fn check_entry(
     let built = json_to_message(&desc, fields)?;
     let encoded = built.encode_to_vec();
     if encoded != wire {
-        return Err(format!(
-            "reflective encoding differs: got {}, want {}",
-            hex::encode(&encoded),
-            hex::encode(&wire)
-        ));
+        return Err(format!("reflective encoding differs: got {}, want {}", hex::encode(&encoded), hex::encode(&wire)));
     }
 
     // bytes -> message -> fields
-    let decoded = DynamicMessage::decode(desc.clone(), wire.as_slice())
-        .map_err(|e| format!("reflective decode failed: {e}"))?;
+    let decoded =
+        DynamicMessage::decode(desc.clone(), wire.as_slice()).map_err(|e| format!("reflective decode failed: {e}"))?;
     let back = message_to_json(&decoded)?;
     if &back != fields {
         return Err(format!("decoded fields {back} != expected {fields}"));
@@ -449,21 +361,12 @@ fn all_message_vectors_round_trip() {
         match check_entry(&pool, &checkers, entry) {
             Ok(()) => passed += 1,
             Err(reason) => {
-                let description = entry
-                    .get("description")
-                    .and_then(Json::as_str)
-                    .unwrap_or("?");
+                let description = entry.get("description").and_then(Json::as_str).unwrap_or("?");
                 failures.push(format!("#{index} ({description}): {reason}"));
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} entries failed:\n{}",
-        failures.len(),
-        entries.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} entries failed:\n{}", failures.len(), entries.len(), failures.join("\n"));
     assert_eq!(passed, EXPECTED_ENTRIES);
 }
 
@@ -477,15 +380,8 @@ fn every_message_has_a_generated_type() {
             missing.push(desc.full_name().to_owned());
         }
     }
-    assert!(
-        missing.is_empty(),
-        "messages without a generated-type check: {missing:?}"
-    );
-    assert_eq!(
-        checkers.len(),
-        pool.all_messages().len(),
-        "duplicate entries in the table"
-    );
+    assert!(missing.is_empty(), "messages without a generated-type check: {missing:?}");
+    assert_eq!(checkers.len(), pool.all_messages().len(), "duplicate entries in the table");
 }
 
 #[test]
@@ -494,17 +390,9 @@ fn every_proto_file_of_the_vectors_is_compiled() {
     let entries: Vec<Json> = serde_json::from_str(&text).expect("messages.json is a JSON array");
     let pool = pool();
     for entry in &entries {
-        let file = entry["proto_file"]
-            .as_str()
-            .expect("proto_file is a string");
-        let fd = pool
-            .get_file_by_name(file)
-            .unwrap_or_else(|| panic!("{file} not compiled"));
-        assert_eq!(
-            Some(fd.package_name()),
-            package_of(file),
-            "package of {file}"
-        );
+        let file = entry["proto_file"].as_str().expect("proto_file is a string");
+        let fd = pool.get_file_by_name(file).unwrap_or_else(|| panic!("{file} not compiled"));
+        assert_eq!(Some(fd.package_name()), package_of(file), "package of {file}");
     }
 }
 
@@ -519,8 +407,8 @@ fn enc<T: Message>(m: &T) -> String {
 #[test]
 fn session_data_sec0_examples() {
     use protocomm::{
-        S0SessionCmd, S0SessionResp, Sec0MsgType, Sec0Payload, SecSchemeVersion, SessionData,
-        sec0_payload, session_data,
+        S0SessionCmd, S0SessionResp, Sec0MsgType, Sec0Payload, SecSchemeVersion, SessionData, sec0_payload,
+        session_data,
     };
     let req = SessionData {
         sec_ver: SecSchemeVersion::SecScheme0 as i32,
@@ -538,28 +426,20 @@ fn session_data_sec0_examples() {
         })),
     };
     assert_eq!(enc(&resp), "52050801aa0100");
-    assert_eq!(
-        SessionData::decode(&hex::decode("52050801aa0100").unwrap()[..]).unwrap(),
-        resp
-    );
+    assert_eq!(SessionData::decode(&hex::decode("52050801aa0100").unwrap()[..]).unwrap(), resp);
 }
 
 #[test]
 fn wifi_config_examples() {
     use wifi_prov::wi_fi_config_payload::Payload;
     use wifi_prov::{
-        CmdApplyConfig, CmdGetStatus, CmdSetConfig, RespGetStatus, WiFiConfigMsgType as T,
-        WiFiConfigPayload, WifiConnectFailedReason, WifiStationState, resp_get_status,
+        CmdApplyConfig, CmdGetStatus, CmdSetConfig, RespGetStatus, WiFiConfigMsgType as T, WiFiConfigPayload,
+        WifiConnectFailedReason, WifiStationState, resp_get_status,
     };
-    let get_status = WiFiConfigPayload {
-        msg: T::TypeCmdGetStatus as i32,
-        payload: Some(Payload::CmdGetStatus(CmdGetStatus {})),
-    };
+    let get_status =
+        WiFiConfigPayload { msg: T::TypeCmdGetStatus as i32, payload: Some(Payload::CmdGetStatus(CmdGetStatus {})) };
     assert_eq!(enc(&get_status), "5200");
-    let apply_bare = WiFiConfigPayload {
-        msg: T::TypeCmdApplyConfig as i32,
-        payload: None,
-    };
+    let apply_bare = WiFiConfigPayload { msg: T::TypeCmdApplyConfig as i32, payload: None };
     assert_eq!(enc(&apply_bare), "0804");
     let apply = WiFiConfigPayload {
         msg: T::TypeCmdApplyConfig as i32,
@@ -574,10 +454,7 @@ fn wifi_config_examples() {
             ..Default::default()
         })),
     };
-    assert_eq!(
-        enc(&set),
-        "080262140a066d7973736964120a6d7970617373776f7264"
-    );
+    assert_eq!(enc(&set), "080262140a066d7973736964120a6d7970617373776f7264");
     let connecting = WiFiConfigPayload {
         msg: T::TypeRespGetStatus as i32,
         payload: Some(Payload::RespGetStatus(RespGetStatus {
@@ -591,24 +468,19 @@ fn wifi_config_examples() {
         payload: Some(Payload::RespGetStatus(RespGetStatus {
             status: 0,
             sta_state: WifiStationState::ConnectionFailed as i32,
-            state: Some(resp_get_status::State::FailReason(
-                WifiConnectFailedReason::AuthError as i32,
-            )),
+            state: Some(resp_get_status::State::FailReason(WifiConnectFailedReason::AuthError as i32)),
         })),
     };
     assert_eq!(enc(&failed), "08015a0410035000");
-    assert_eq!(
-        WiFiConfigPayload::decode(&hex::decode("08015a0410035000").unwrap()[..]).unwrap(),
-        failed
-    );
+    assert_eq!(WiFiConfigPayload::decode(&hex::decode("08015a0410035000").unwrap()[..]).unwrap(), failed);
 }
 
 #[test]
 fn wifi_scan_and_ctrl_examples() {
     use wifi_prov::wi_fi_scan_payload::Payload;
     use wifi_prov::{
-        CmdScanResult, CmdScanStart, CmdScanStatus, WiFiCtrlMsgType, WiFiCtrlPayload,
-        WiFiScanMsgType as T, WiFiScanPayload,
+        CmdScanResult, CmdScanStart, CmdScanStatus, WiFiCtrlMsgType, WiFiCtrlPayload, WiFiScanMsgType as T,
+        WiFiScanPayload,
     };
     let start = WiFiScanPayload {
         msg: T::TypeCmdScanStart as i32,
@@ -630,21 +502,12 @@ fn wifi_scan_and_ctrl_examples() {
     let result = WiFiScanPayload {
         msg: T::TypeCmdScanResult as i32,
         status: 0,
-        payload: Some(Payload::CmdScanResult(CmdScanResult {
-            start_index: 0,
-            count: 4,
-        })),
+        payload: Some(Payload::CmdScanResult(CmdScanResult { start_index: 0, count: 4 })),
     };
     assert_eq!(enc(&result), "080472021004");
-    let reset = WiFiCtrlPayload {
-        msg: WiFiCtrlMsgType::TypeCmdCtrlReset as i32,
-        ..Default::default()
-    };
+    let reset = WiFiCtrlPayload { msg: WiFiCtrlMsgType::TypeCmdCtrlReset as i32, ..Default::default() };
     assert_eq!(enc(&reset), "0801");
-    let reprov = WiFiCtrlPayload {
-        msg: WiFiCtrlMsgType::TypeCmdCtrlReprov as i32,
-        ..Default::default()
-    };
+    let reprov = WiFiCtrlPayload { msg: WiFiCtrlMsgType::TypeCmdCtrlReprov as i32, ..Default::default() };
     assert_eq!(enc(&reprov), "0803");
 }
 
@@ -652,14 +515,10 @@ fn wifi_scan_and_ctrl_examples() {
 fn user_mapping_example_and_legacy_twin() {
     let modern = rainmaker::RMakerConfigPayload {
         msg: rainmaker::RMakerConfigMsgType::TypeCmdSetUserMapping as i32,
-        payload: Some(
-            rainmaker::r_maker_config_payload::Payload::CmdSetUserMapping(
-                rainmaker::CmdSetUserMapping {
-                    user_id: "u1".into(),
-                    secret_key: "k1".into(),
-                },
-            ),
-        ),
+        payload: Some(rainmaker::r_maker_config_payload::Payload::CmdSetUserMapping(rainmaker::CmdSetUserMapping {
+            user_id: "u1".into(),
+            secret_key: "k1".into(),
+        })),
     };
     assert_eq!(enc(&modern), "52080a02753112026b31");
     // The legacy `cloud` names decode the same bytes.
@@ -683,10 +542,7 @@ fn unknown_enum_values_survive_in_generated_types() {
         auth: 11,
     };
     let bytes = entry.encode_to_vec();
-    assert_eq!(
-        hex::encode(&bytes),
-        "0a0261701006 18d8ffffffffffffffff01 2206010203040506 280b".replace(' ', "")
-    );
+    assert_eq!(hex::encode(&bytes), "0a0261701006 18d8ffffffffffffffff01 2206010203040506 280b".replace(' ', ""));
     let back = wifi_prov::WiFiScanResult::decode(&bytes[..]).unwrap();
     assert_eq!(back.auth, 11);
     assert!(wifi_prov::WifiAuthMode::try_from(back.auth).is_err());
@@ -696,14 +552,9 @@ fn unknown_enum_values_survive_in_generated_types() {
 #[test]
 fn custom_config_encodes() {
     // No vectors exist for the legacy custom_config example; check it by the proto3 rules.
-    let req = custom_config::CustomConfigRequest {
-        info: "a".into(),
-        version: 2,
-    };
+    let req = custom_config::CustomConfigRequest { info: "a".into(), version: 2 };
     assert_eq!(enc(&req), "0a01611002");
-    let resp = custom_config::CustomConfigResponse {
-        status: custom_config::CustomConfigStatus::ConfigFail as i32,
-        dummy: 0,
-    };
+    let resp =
+        custom_config::CustomConfigResponse { status: custom_config::CustomConfigStatus::ConfigFail as i32, dummy: 0 };
     assert_eq!(enc(&resp), "0801");
 }

@@ -18,8 +18,14 @@ pub fn all_schemes() -> Vec<(&'static str, SimSecurity)> {
         ("sec0", SimSecurity::Sec0),
         ("sec1", SimSecurity::Sec1 { pop: Some(Secret::from(POP)) }),
         ("sec1-no-pop", SimSecurity::Sec1 { pop: None }),
-        ("sec2-patch0", SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(POP), patch: Sec2Patch::Patch0 }),
-        ("sec2-patch1", SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(POP), patch: Sec2Patch::Patch1 }),
+        (
+            "sec2-patch0",
+            SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(POP), patch: Sec2Patch::Patch0 },
+        ),
+        (
+            "sec2-patch1",
+            SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(POP), patch: Sec2Patch::Patch1 },
+        ),
     ]
 }
 

@@ -12,9 +12,9 @@ use rainmaker_prov::provision::{self, Joined, NetworkCredentials, ProvisionReque
 use rainmaker_prov::security::{Sec2Patch, Secret, SecurityLevel};
 use rainmaker_prov::session::{DeviceSession, PollOptions, SecurityChoice, SessionOptions};
 use rainmaker_prov::sim::device::{SimFlavor, SimSecurity};
-use rainmaker_prov::transport::{Transport, TransportKind};
 use rainmaker_prov::transport::http::{HttpConfig, HttpTransport};
 use rainmaker_prov::transport::memory::MemoryTransport;
+use rainmaker_prov::transport::{Transport, TransportKind};
 use rainmaker_prov_tests::{Fixture, POP, Via, all_schemes, fast_config};
 
 fn options_for(name: &str) -> SessionOptions {
@@ -31,7 +31,11 @@ fn wifi(ssid: &str, pass: &str) -> NetworkCredentials {
 }
 
 fn fast_poll() -> PollOptions {
-    PollOptions { deadline: Duration::from_secs(10), initial_interval: Duration::from_millis(20), max_interval: Duration::from_millis(100) }
+    PollOptions {
+        deadline: Duration::from_secs(10),
+        initial_interval: Duration::from_millis(20),
+        max_interval: Duration::from_millis(100),
+    }
 }
 
 #[derive(Default)]
@@ -53,9 +57,10 @@ async fn every_scheme_provisions_over_memory_and_http() {
             request.poll = fast_poll();
             request.custom_data = vec![("custom-data".into(), b"hello device".to_vec())];
             let recorder = Arc::new(Recorder::default());
-            let outcome = provision::provision(fx.transport.clone(), request, Some(recorder.clone()), &CancelToken::new())
-                .await
-                .unwrap_or_else(|e| panic!("{name} via {via:?}: {e}"));
+            let outcome =
+                provision::provision(fx.transport.clone(), request, Some(recorder.clone()), &CancelToken::new())
+                    .await
+                    .unwrap_or_else(|e| panic!("{name} via {via:?}: {e}"));
             let Joined::Wifi(info) = &outcome.joined else { panic!("{name}: not Wi-Fi") };
             assert_eq!(info.ssid, b"RefPeer-Home", "{name} via {via:?}");
             assert_eq!(info.ip4_addr, "192.168.1.100");
@@ -92,7 +97,8 @@ async fn scan_reports_the_capped_list_with_its_edge_cases() {
 #[tokio::test]
 async fn ble_sized_link_reads_scan_results_four_at_a_time() {
     let fx = Fixture::start(fast_config(SimSecurity::Sec1 { pop: Some(Secret::from(POP)) }), Via::Memory).unwrap();
-    let transport: Arc<dyn Transport> = Arc::new(MemoryTransport::with_limit(fx.device.clone(), TransportKind::Ble, Some(481)));
+    let transport: Arc<dyn Transport> =
+        Arc::new(MemoryTransport::with_limit(fx.device.clone(), TransportKind::Ble, Some(481)));
     let session = DeviceSession::new(transport, options_for("sec1"));
     session.connect().await.unwrap();
     let before = fx.device.stats().requests;
@@ -303,7 +309,9 @@ async fn many_devices_at_once_over_http() {
             let mut request = ProvisionRequest::new(wifi("RefPeer-Home", "secretpass"));
             request.session = options_for("any");
             request.poll = fast_poll();
-            provision::provision(fx.transport.clone(), request, None, &CancelToken::new()).await.map(|_| fx.device.connected_ssid())
+            provision::provision(fx.transport.clone(), request, None, &CancelToken::new())
+                .await
+                .map(|_| fx.device.connected_ssid())
         }));
     }
     for t in tasks {
@@ -313,7 +321,11 @@ async fn many_devices_at_once_over_http() {
 
 #[tokio::test]
 async fn thread_devices_scan_and_attach() {
-    let mut config = fast_config(SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(POP), patch: Sec2Patch::Patch1 });
+    let mut config = fast_config(SimSecurity::Sec2 {
+        username: "wifiprov".into(),
+        password: Secret::from(POP),
+        patch: Sec2Patch::Patch1,
+    });
     config.flavor = SimFlavor::NetworkProvisioning;
     config.auto_stop = None;
     let fx = Fixture::start(config, Via::Http).unwrap();
@@ -333,7 +345,10 @@ async fn thread_devices_scan_and_attach() {
     dataset.extend_from_slice(&[5, 16]);
     dataset.extend_from_slice(&[0x11; 16]);
     let status = session.provision_thread(&dataset, fast_poll()).await.unwrap();
-    assert!(matches!(status, rainmaker_prov::endpoints::thread::ThreadStatus::Attached { pan_id: 0x1234, .. }), "{status:?}");
+    assert!(
+        matches!(status, rainmaker_prov::endpoints::thread::ThreadStatus::Attached { pan_id: 0x1234, .. }),
+        "{status:?}"
+    );
     assert!(fx.device.thread_attached());
     // Wi-Fi still works on a network_provisioning device (wire-compatible messages).
     assert!(matches!(session.wifi_status().await.unwrap(), WifiStatus::Connecting { .. }));

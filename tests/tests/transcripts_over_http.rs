@@ -29,7 +29,13 @@ fn device_for(t: &Value) -> Arc<SimDevice> {
     let secrets = &t["secrets"];
     // The session cookie is the device's first esp_random() draw (sec2 devices drew the salt
     // before it, at start-up; our simulator is given that salt directly).
-    let cookie = t["rng"]["device_draws"].as_array().unwrap().iter().find(|d| d["src"] == "esp_random").map(|d| h(&d["hex"])).unwrap();
+    let cookie = t["rng"]["device_draws"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["src"] == "esp_random")
+        .map(|d| h(&d["hex"]))
+        .unwrap();
     let mut draws: Vec<Vec<u8>> = vec![cookie];
     let security = match t["parameters"]["sec_ver"].as_u64().unwrap() {
         0 => SimSecurity::Sec0,

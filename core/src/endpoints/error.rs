@@ -37,10 +37,7 @@ pub enum EndpointError {
 impl EndpointError {
     /// A [`EndpointError::DeviceStatus`] for a raw status code.
     pub fn device_status(code: i32) -> Self {
-        EndpointError::DeviceStatus {
-            code,
-            name: super::status_name(code).to_owned(),
-        }
+        EndpointError::DeviceStatus { code, name: super::status_name(code).to_owned() }
     }
 
     /// The device's status code, if this is a [`EndpointError::DeviceStatus`].

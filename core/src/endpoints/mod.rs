@@ -50,20 +50,13 @@ pub fn status_name(code: i32) -> &'static str {
 }
 
 /// Decodes a protobuf message, mapping failures to [`EndpointError::Malformed`].
-pub(crate) fn decode<M: prost::Message + Default>(
-    what: &str,
-    bytes: &[u8],
-) -> Result<M, EndpointError> {
+pub(crate) fn decode<M: prost::Message + Default>(what: &str, bytes: &[u8]) -> Result<M, EndpointError> {
     M::decode(bytes).map_err(|e| EndpointError::Malformed(format!("{what}: {e}")))
 }
 
 /// `Ok` for `Success`, otherwise [`EndpointError::DeviceStatus`].
 pub(crate) fn check_status(code: i32) -> Result<(), EndpointError> {
-    if code == Status::Success as i32 {
-        Ok(())
-    } else {
-        Err(EndpointError::device_status(code))
-    }
+    if code == Status::Success as i32 { Ok(()) } else { Err(EndpointError::device_status(code)) }
 }
 
 /// Checks that a response carries the expected message type.
@@ -102,11 +95,8 @@ pub(crate) fn unexpected_member(expected: &str, got: Option<&str>) -> EndpointEr
 
 /// Encodes a message that holds a secret straight into a zeroizing buffer of the exact size, so
 /// no reallocation leaves a copy behind.
-pub(crate) fn encode_secret<M: prost::Message>(
-    msg: &M,
-) -> Result<zeroize::Zeroizing<Vec<u8>>, EndpointError> {
+pub(crate) fn encode_secret<M: prost::Message>(msg: &M) -> Result<zeroize::Zeroizing<Vec<u8>>, EndpointError> {
     let mut out = zeroize::Zeroizing::new(Vec::with_capacity(msg.encoded_len()));
-    msg.encode(&mut *out)
-        .map_err(|e| EndpointError::InvalidArgument(format!("cannot encode the request: {e}")))?;
+    msg.encode(&mut *out).map_err(|e| EndpointError::InvalidArgument(format!("cannot encode the request: {e}")))?;
     Ok(out)
 }

@@ -189,17 +189,13 @@ impl VersionInfo {
 
     /// The device runs network_provisioning (`prov.ver` = `netprov-v1.2`).
     pub fn is_network_provisioning(&self) -> bool {
-        self.prov
-            .as_ref()
-            .is_some_and(|p| p.ver == VER_NETWORK_PROV)
+        self.prov.as_ref().is_some_and(|p| p.ver == VER_NETWORK_PROV)
     }
 
     /// The device runs the wire-incompatible network_provisioning 0.1.0 pre-release
     /// (`prov.ver` = `v1.2`, PROTOCOL.md 3.10): treat it as unsupported.
     pub fn is_incompatible_prerelease(&self) -> bool {
-        self.prov
-            .as_ref()
-            .is_some_and(|p| p.ver == VER_NETWORK_PROV_PRERELEASE)
+        self.prov.as_ref().is_some_and(|p| p.ver == VER_NETWORK_PROV_PRERELEASE)
     }
 }
 
@@ -314,10 +310,7 @@ fn u8_field(obj: &serde_json::Map<String, Value>, key: &str) -> Option<u8> {
 
 fn cap_field(obj: &serde_json::Map<String, Value>) -> Vec<String> {
     match obj.get("cap") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|c| c.as_str().map(str::to_owned))
-            .collect(),
+        Some(Value::Array(items)) => items.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect(),
         _ => Vec::new(),
     }
 }
@@ -350,13 +343,7 @@ pub fn parse(body: &[u8]) -> ProtoVersion {
                 });
             }
         } else {
-            info.apps.push((
-                label,
-                AppInfo {
-                    ver: string_field(&obj, "ver"),
-                    cap: cap_field(&obj),
-                },
-            ));
+            info.apps.push((label, AppInfo { ver: string_field(&obj, "ver"), cap: cap_field(&obj) }));
         }
     }
     ProtoVersion::Json(info)
@@ -432,13 +419,7 @@ pub fn render(info: &VersionInfo) -> String {
         .apps
         .iter()
         .map(|(label, app)| {
-            (
-                label.as_str(),
-                Node::Obj(vec![
-                    ("ver", Node::Str(&app.ver)),
-                    ("cap", Node::Arr(&app.cap)),
-                ]),
-            )
+            (label.as_str(), Node::Obj(vec![("ver", Node::Str(&app.ver)), ("cap", Node::Arr(&app.cap))]))
         })
         .collect();
     if let Some(prov) = &info.prov {
@@ -461,12 +442,7 @@ pub fn render(info: &VersionInfo) -> String {
 /// `prov.sec_ver` when present (with `sec_patch_ver`, default 0); else `no_sec` in `prov.cap`
 /// gives 0; else 1. A reply without a `prov` object, a non-JSON reply and an empty reply give 1.
 pub fn detect_security(version: &ProtoVersion) -> DetectedSecurity {
-    let legacy = |source| DetectedSecurity {
-        sec_ver: 1,
-        sec_patch_ver: 0,
-        no_pop: false,
-        source,
-    };
+    let legacy = |source| DetectedSecurity { sec_ver: 1, sec_patch_ver: 0, no_pop: false, source };
     let info = match version {
         ProtoVersion::Json(info) => info,
         ProtoVersion::Legacy(_) => return legacy(DetectionSource::Legacy),
@@ -483,18 +459,10 @@ pub fn detect_security(version: &ProtoVersion) -> DetectedSecurity {
             no_pop,
             source: DetectionSource::SecVer,
         },
-        None if prov.has_cap(CAP_NO_SEC) => DetectedSecurity {
-            sec_ver: 0,
-            sec_patch_ver: 0,
-            no_pop,
-            source: DetectionSource::NoSecCapability,
-        },
-        None => DetectedSecurity {
-            sec_ver: 1,
-            sec_patch_ver: 0,
-            no_pop,
-            source: DetectionSource::ProvWithoutSecVer,
-        },
+        None if prov.has_cap(CAP_NO_SEC) => {
+            DetectedSecurity { sec_ver: 0, sec_patch_ver: 0, no_pop, source: DetectionSource::NoSecCapability }
+        }
+        None => DetectedSecurity { sec_ver: 1, sec_patch_ver: 0, no_pop, source: DetectionSource::ProvWithoutSecVer },
     }
 }
 
@@ -530,9 +498,7 @@ mod tests {
         assert!(info.needs_claim());
         assert!(!info.is_camera_claim());
         let rendered = render(&info);
-        assert!(rendered.starts_with(
-            "{\n\t\"zeta\":\t{\n\t\t\"ver\":\t\"1\",\n\t\t\"cap\":\t[]\n\t},\n\t\"rmaker\""
-        ));
+        assert!(rendered.starts_with("{\n\t\"zeta\":\t{\n\t\t\"ver\":\t\"1\",\n\t\t\"cap\":\t[]\n\t},\n\t\"rmaker\""));
         assert!(rendered.ends_with("\"cap\":\t[]\n\t}\n}"));
     }
 
@@ -540,13 +506,7 @@ mod tests {
     fn render_escapes_like_cjson() {
         let info = VersionInfo {
             prov: None,
-            apps: vec![(
-                "a\"b".into(),
-                AppInfo {
-                    ver: "x\\y\n\u{1}é".into(),
-                    cap: vec![],
-                },
-            )],
+            apps: vec![("a\"b".into(), AppInfo { ver: "x\\y\n\u{1}é".into(), cap: vec![] })],
         };
         assert_eq!(
             render(&info),
@@ -565,10 +525,7 @@ mod tests {
         assert!(info.supports_thread() && info.has_thread_scan());
         assert!(!info.supports_wifi() && !info.has_wifi_scan());
         assert!(info.is_network_provisioning() && !info.is_incompatible_prerelease());
-        assert!(
-            !info.app_cap("rmaker", "ch_resp"),
-            "ch_resp lives in rmaker_extra"
-        );
+        assert!(!info.app_cap("rmaker", "ch_resp"), "ch_resp lives in rmaker_extra");
         let legacy = ProtoVersion::Legacy("V0.1".into());
         assert!(!legacy.has_wifi_scan() && legacy.supports_wifi() && !legacy.needs_claim());
         let wifi = json(SEC1_POP);
@@ -581,15 +538,11 @@ mod tests {
         assert_eq!(parse(b" \n\0"), ProtoVersion::Empty);
         assert_eq!(parse(b"V0.1"), ProtoVersion::Legacy("V0.1".into()));
         assert_eq!(parse(b"[1,2]"), ProtoVersion::Legacy("[1,2]".into()));
-        assert_eq!(
-            parse(b"{\"prov\":"),
-            ProtoVersion::Legacy("{\"prov\":".into())
-        );
+        assert_eq!(parse(b"{\"prov\":"), ProtoVersion::Legacy("{\"prov\":".into()));
         assert!(matches!(parse(b"\xff\xfe"), ProtoVersion::Legacy(_)));
         // Trailing NUL, odd types.
-        let info = json(
-            "{\"prov\":{\"ver\":7,\"sec_ver\":\"2\",\"sec_patch_ver\":-1,\"cap\":[\"a\",3,null]},\"x\":5}\0",
-        );
+        let info =
+            json("{\"prov\":{\"ver\":7,\"sec_ver\":\"2\",\"sec_patch_ver\":-1,\"cap\":[\"a\",3,null]},\"x\":5}\0");
         let prov = info.prov.unwrap();
         assert_eq!(prov.ver, "7");
         assert_eq!(prov.sec_ver, Some(2));
@@ -602,46 +555,19 @@ mod tests {
     #[test]
     fn detection_table() {
         let d = detect_security(&parse(WITH_APP.as_bytes()));
-        assert_eq!(
-            (d.sec_ver, d.sec_patch_ver, d.no_pop, d.source),
-            (2, 1, false, DetectionSource::SecVer)
-        );
+        assert_eq!((d.sec_ver, d.sec_patch_ver, d.no_pop, d.source), (2, 1, false, DetectionSource::SecVer));
         let d = detect_security(&parse(SEC1_NO_POP.as_bytes()));
-        assert_eq!(
-            (d.sec_ver, d.sec_patch_ver, d.no_pop, d.source),
-            (1, 0, true, DetectionSource::SecVer)
-        );
-        let d = detect_security(&parse(
-            b"{\"prov\":{\"ver\":\"v1.1\",\"sec_ver\":2,\"cap\":[]}}",
-        ));
-        assert_eq!(
-            (d.sec_ver, d.sec_patch_ver),
-            (2, 0),
-            "sec_patch_ver defaults to 0"
-        );
-        let d = detect_security(&parse(
-            b"{\"prov\":{\"ver\":\"v1.1\",\"cap\":[\"no_sec\",\"wifi_scan\"]}}",
-        ));
+        assert_eq!((d.sec_ver, d.sec_patch_ver, d.no_pop, d.source), (1, 0, true, DetectionSource::SecVer));
+        let d = detect_security(&parse(b"{\"prov\":{\"ver\":\"v1.1\",\"sec_ver\":2,\"cap\":[]}}"));
+        assert_eq!((d.sec_ver, d.sec_patch_ver), (2, 0), "sec_patch_ver defaults to 0");
+        let d = detect_security(&parse(b"{\"prov\":{\"ver\":\"v1.1\",\"cap\":[\"no_sec\",\"wifi_scan\"]}}"));
         assert_eq!((d.sec_ver, d.source), (0, DetectionSource::NoSecCapability));
-        let d = detect_security(&parse(
-            b"{\"prov\":{\"ver\":\"v1.1\",\"cap\":[\"no_pop\",\"wifi_scan\"]}}",
-        ));
-        assert_eq!(
-            (d.sec_ver, d.no_pop, d.source),
-            (1, true, DetectionSource::ProvWithoutSecVer)
-        );
-        let d = detect_security(&parse(
-            b"{\"prov\":{\"ver\":\"v1.1\",\"cap\":[\"wifi_scan\"]}}",
-        ));
-        assert_eq!(
-            (d.sec_ver, d.no_pop, d.source),
-            (1, false, DetectionSource::ProvWithoutSecVer)
-        );
+        let d = detect_security(&parse(b"{\"prov\":{\"ver\":\"v1.1\",\"cap\":[\"no_pop\",\"wifi_scan\"]}}"));
+        assert_eq!((d.sec_ver, d.no_pop, d.source), (1, true, DetectionSource::ProvWithoutSecVer));
+        let d = detect_security(&parse(b"{\"prov\":{\"ver\":\"v1.1\",\"cap\":[\"wifi_scan\"]}}"));
+        assert_eq!((d.sec_ver, d.no_pop, d.source), (1, false, DetectionSource::ProvWithoutSecVer));
         let d = detect_security(&parse(b"V0.1"));
-        assert_eq!(
-            (d.sec_ver, d.sec_patch_ver, d.no_pop, d.source),
-            (1, 0, false, DetectionSource::Legacy)
-        );
+        assert_eq!((d.sec_ver, d.sec_patch_ver, d.no_pop, d.source), (1, 0, false, DetectionSource::Legacy));
         let d = detect_security(&parse(b""));
         assert_eq!((d.sec_ver, d.source), (1, DetectionSource::Empty));
         let d = detect_security(&parse(b"{\"rmaker\":{\"ver\":\"1.0\",\"cap\":[]}}"));

@@ -96,30 +96,19 @@ fn parse_transport(value: &str) -> Result<QrTransport, QrError> {
     }
 }
 
-fn opt_string(
-    obj: &serde_json::Map<String, Value>,
-    key: &'static str,
-) -> Result<Option<String>, QrError> {
+fn opt_string(obj: &serde_json::Map<String, Value>, key: &'static str) -> Result<Option<String>, QrError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(QrError::InvalidField {
-            field: key,
-            reason: "not a string".into(),
-        }),
+        Some(_) => Err(QrError::InvalidField { field: key, reason: "not a string".into() }),
     }
 }
 
 fn parse_security(value: Option<&Value>) -> Result<Option<u8>, QrError> {
-    let bad = |reason: &str| QrError::InvalidField {
-        field: "security",
-        reason: reason.to_owned(),
-    };
+    let bad = |reason: &str| QrError::InvalidField { field: "security", reason: reason.to_owned() };
     let n = match value {
         None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or_else(|| bad("not a non-negative integer"))?,
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| bad("not a non-negative integer"))?,
         Some(Value::String(s)) => s.trim().parse::<u64>().map_err(|_| bad("not an integer"))?,
         Some(_) => return Err(bad("not a number")),
     };
@@ -131,22 +120,14 @@ fn parse_security(value: Option<&Value>) -> Result<Option<u8>, QrError> {
 
 fn parse_json(text: &str) -> Result<QrPayload, QrError> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
-        QrError::InvalidJson(format!(
-            "{:?} error at line {} column {}",
-            e.classify(),
-            e.line(),
-            e.column()
-        ))
+        QrError::InvalidJson(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
     })?;
     let Value::Object(obj) = value else {
         return Err(QrError::UnknownFormat);
     };
-    let name = opt_string(&obj, "name")?
-        .filter(|n| !n.is_empty())
-        .ok_or(QrError::MissingField("name"))?;
-    let transport = opt_string(&obj, "transport")?
-        .filter(|t| !t.is_empty())
-        .ok_or(QrError::MissingField("transport"))?;
+    let name = opt_string(&obj, "name")?.filter(|n| !n.is_empty()).ok_or(QrError::MissingField("name"))?;
+    let transport =
+        opt_string(&obj, "transport")?.filter(|t| !t.is_empty()).ok_or(QrError::MissingField("transport"))?;
     Ok(QrPayload {
         name,
         pop: opt_string(&obj, "pop")?,
@@ -162,10 +143,7 @@ fn parse_compact(body: &str) -> Result<QrPayload, QrError> {
     // NP:<name>|<pop>|<t>; the name is what remains left of the last two separators.
     let mut parts = body.rsplitn(3, '|');
     let (Some(t), Some(pop), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(QrError::InvalidField {
-            field: "NP",
-            reason: "expected `NP:<name>|<pop>|<b|s>`".into(),
-        });
+        return Err(QrError::InvalidField { field: "NP", reason: "expected `NP:<name>|<pop>|<b|s>`".into() });
     };
     if name.is_empty() {
         return Err(QrError::MissingField("name"));
@@ -216,8 +194,7 @@ mod tests {
 
     #[test]
     fn firmware_json_forms() {
-        let p = parse(r#"{"ver":"v1","name":"PROV_1A2B3C","pop":"abcd1234","transport":"ble"}"#)
-            .unwrap();
+        let p = parse(r#"{"ver":"v1","name":"PROV_1A2B3C","pop":"abcd1234","transport":"ble"}"#).unwrap();
         assert_eq!(p.name, "PROV_1A2B3C");
         assert_eq!(p.pop.as_deref(), Some("abcd1234"));
         assert_eq!(p.transport, QrTransport::Ble);
@@ -242,57 +219,28 @@ mod tests {
         assert_eq!(p.security, Some(1));
         assert_eq!(p.password.as_deref(), Some("apsecret"));
         assert_eq!(p.network.as_deref(), Some("thread"));
-        assert_eq!(
-            parse(r#"{"name":"a","transport":"BLE","security":"2"}"#)
-                .unwrap()
-                .security,
-            Some(2)
-        );
+        assert_eq!(parse(r#"{"name":"a","transport":"BLE","security":"2"}"#).unwrap().security, Some(2));
     }
 
     #[test]
     fn invalid_json_forms() {
-        assert_eq!(
-            parse(r#"{"transport":"ble"}"#),
-            Err(QrError::MissingField("name"))
-        );
-        assert_eq!(
-            parse(r#"{"name":"","transport":"ble"}"#),
-            Err(QrError::MissingField("name"))
-        );
-        assert_eq!(
-            parse(r#"{"name":"x"}"#),
-            Err(QrError::MissingField("transport"))
-        );
+        assert_eq!(parse(r#"{"transport":"ble"}"#), Err(QrError::MissingField("name")));
+        assert_eq!(parse(r#"{"name":"","transport":"ble"}"#), Err(QrError::MissingField("name")));
+        assert_eq!(parse(r#"{"name":"x"}"#), Err(QrError::MissingField("transport")));
         assert!(matches!(
             parse(r#"{"name":"x","transport":"wifi"}"#),
-            Err(QrError::InvalidField {
-                field: "transport",
-                ..
-            })
+            Err(QrError::InvalidField { field: "transport", .. })
         ));
-        assert!(matches!(
-            parse(r#"{"name":5,"transport":"ble"}"#),
-            Err(QrError::InvalidField { field: "name", .. })
-        ));
+        assert!(matches!(parse(r#"{"name":5,"transport":"ble"}"#), Err(QrError::InvalidField { field: "name", .. })));
         assert!(matches!(
             parse(r#"{"name":"x","transport":"ble","security":7}"#),
-            Err(QrError::InvalidField {
-                field: "security",
-                ..
-            })
+            Err(QrError::InvalidField { field: "security", .. })
         ));
         assert!(matches!(
             parse(r#"{"name":"x","transport":"ble","security":-1}"#),
-            Err(QrError::InvalidField {
-                field: "security",
-                ..
-            })
+            Err(QrError::InvalidField { field: "security", .. })
         ));
-        assert!(matches!(
-            parse(r#"{"name":"x","transport":"ble""#),
-            Err(QrError::InvalidJson(_))
-        ));
+        assert!(matches!(parse(r#"{"name":"x","transport":"ble""#), Err(QrError::InvalidJson(_))));
         assert_eq!(parse("   "), Err(QrError::Empty));
         assert_eq!(parse("PROV_123"), Err(QrError::UnknownFormat));
         assert_eq!(parse("[1]"), Err(QrError::UnknownFormat));
@@ -309,27 +257,16 @@ mod tests {
         assert_eq!((p.pop.clone(), p.transport), (None, QrTransport::SoftAp));
         assert_eq!(parse("NP:|abc|b"), Err(QrError::MissingField("name")));
         assert_eq!(parse("NP:x|abc|"), Err(QrError::MissingField("transport")));
-        assert!(matches!(
-            parse("NP:x|abc|w"),
-            Err(QrError::InvalidField {
-                field: "transport",
-                ..
-            })
-        ));
-        assert!(matches!(
-            parse("NP:x|b"),
-            Err(QrError::InvalidField { field: "NP", .. })
-        ));
+        assert!(matches!(parse("NP:x|abc|w"), Err(QrError::InvalidField { field: "transport", .. })));
+        assert!(matches!(parse("NP:x|b"), Err(QrError::InvalidField { field: "NP", .. })));
     }
 
     #[test]
     fn debug_redacts_secrets() {
-        let p = parse(r#"{"name":"PROV_1","pop":"topsecretpop","transport":"softap","password":"appassword1"}"#).unwrap();
+        let p =
+            parse(r#"{"name":"PROV_1","pop":"topsecretpop","transport":"softap","password":"appassword1"}"#).unwrap();
         let dbg = format!("{p:?}");
-        assert!(
-            !dbg.contains("topsecretpop") && !dbg.contains("appassword1"),
-            "{dbg}"
-        );
+        assert!(!dbg.contains("topsecretpop") && !dbg.contains("appassword1"), "{dbg}");
         assert!(dbg.contains("PROV_1") && dbg.contains("<redacted>"));
         let err = parse(r#"{"name":"PROV_1","pop":"topsecretpop","transport":"bt"}"#).unwrap_err();
         assert!(!err.to_string().contains("topsecretpop"));

@@ -16,10 +16,7 @@ use pb::network_scan_payload::Payload as ScanPayload;
 use pb::resp_get_thread_status::State;
 
 use super::wifi::{self, ScanStatus};
-use super::{
-    EndpointError, Status, check_status, decode, describe_msg, encode_secret, expect_msg,
-    unexpected_member,
-};
+use super::{EndpointError, Status, check_status, decode, describe_msg, encode_secret, expect_msg, unexpected_member};
 
 /// Largest Active Operational Dataset the device accepts, in bytes.
 pub const MAX_DATASET_LEN: usize = 254;
@@ -114,21 +111,15 @@ pub struct ScanParams {
 // ---------------------------------------------------------------------------------------------
 
 fn cfg_msg_name(msg: i32) -> Option<&'static str> {
-    pb::NetworkConfigMsgType::try_from(msg)
-        .ok()
-        .map(|m| m.as_str_name())
+    pb::NetworkConfigMsgType::try_from(msg).ok().map(|m| m.as_str_name())
 }
 
 fn scan_msg_name(msg: i32) -> Option<&'static str> {
-    pb::NetworkScanMsgType::try_from(msg)
-        .ok()
-        .map(|m| m.as_str_name())
+    pb::NetworkScanMsgType::try_from(msg).ok().map(|m| m.as_str_name())
 }
 
 fn ctrl_msg_name(msg: i32) -> Option<&'static str> {
-    pb::NetworkCtrlMsgType::try_from(msg)
-        .ok()
-        .map(|m| m.as_str_name())
+    pb::NetworkCtrlMsgType::try_from(msg).ok().map(|m| m.as_str_name())
 }
 
 fn cfg_member(p: &Option<CfgPayload>) -> Option<&'static str> {
@@ -215,12 +206,7 @@ fn status_from_resp(r: pb::RespGetThreadStatus) -> Result<ThreadStatus, Endpoint
                 Some(State::ThreadAttached(a)) => a,
                 _ => pb::ThreadAttachState::default(),
             };
-            Ok(ThreadStatus::Attached {
-                pan_id: a.pan_id,
-                ext_pan_id: a.ext_pan_id,
-                channel: a.channel,
-                name: a.name,
-            })
+            Ok(ThreadStatus::Attached { pan_id: a.pan_id, ext_pan_id: a.ext_pan_id, channel: a.channel, name: a.name })
         }
         Ok(pb::ThreadNetworkState::Attaching) => Ok(ThreadStatus::Attaching),
         Ok(pb::ThreadNetworkState::Dettached) => Ok(ThreadStatus::Detached),
@@ -238,12 +224,7 @@ fn status_from_resp(r: pb::RespGetThreadStatus) -> Result<ThreadStatus, Endpoint
 fn resp_from_status(status: &ThreadStatus) -> pb::RespGetThreadStatus {
     let (state, member) = match status {
         ThreadStatus::Attaching => (pb::ThreadNetworkState::Attaching, None),
-        ThreadStatus::Attached {
-            pan_id,
-            ext_pan_id,
-            channel,
-            name,
-        } => (
+        ThreadStatus::Attached { pan_id, ext_pan_id, channel, name } => (
             pb::ThreadNetworkState::Attached,
             Some(State::ThreadAttached(pb::ThreadAttachState {
                 pan_id: *pan_id,
@@ -252,24 +233,16 @@ fn resp_from_status(status: &ThreadStatus) -> pb::RespGetThreadStatus {
                 name: name.clone(),
             })),
         ),
-        ThreadStatus::Failed(reason) => (
-            pb::ThreadNetworkState::AttachingFailed,
-            Some(State::ThreadFailReason(reason.raw())),
-        ),
+        ThreadStatus::Failed(reason) => {
+            (pb::ThreadNetworkState::AttachingFailed, Some(State::ThreadFailReason(reason.raw())))
+        }
         ThreadStatus::Detached => (pb::ThreadNetworkState::Dettached, None),
     };
-    pb::RespGetThreadStatus {
-        status: Status::Success as i32,
-        thread_state: state as i32,
-        state: member,
-    }
+    pb::RespGetThreadStatus { status: Status::Success as i32, thread_state: state as i32, state: member }
 }
 
 fn encode_cfg(msg: pb::NetworkConfigMsgType, payload: CfgPayload) -> Vec<u8> {
-    prost::Message::encode_to_vec(&pb::NetworkConfigPayload {
-        msg: msg as i32,
-        payload: Some(payload),
-    })
+    prost::Message::encode_to_vec(&pb::NetworkConfigPayload { msg: msg as i32, payload: Some(payload) })
 }
 
 fn encode_scan(msg: pb::NetworkScanMsgType, status: Status, payload: ScanPayload) -> Vec<u8> {
@@ -304,9 +277,7 @@ pub fn get_status_request() -> Vec<u8> {
 /// dataset holds the network key: the returned bytes are wiped on drop.
 pub fn set_config_request(dataset: &[u8]) -> Result<Zeroizing<Vec<u8>>, EndpointError> {
     if dataset.is_empty() {
-        return Err(EndpointError::InvalidArgument(
-            "the Thread dataset is empty".into(),
-        ));
+        return Err(EndpointError::InvalidArgument("the Thread dataset is empty".into()));
     }
     if dataset.len() > MAX_DATASET_LEN {
         return Err(EndpointError::InvalidArgument(format!(
@@ -316,9 +287,7 @@ pub fn set_config_request(dataset: &[u8]) -> Result<Zeroizing<Vec<u8>>, Endpoint
     }
     let mut msg = pb::NetworkConfigPayload {
         msg: pb::NetworkConfigMsgType::TypeCmdSetThreadConfig as i32,
-        payload: Some(CfgPayload::CmdSetThreadConfig(pb::CmdSetThreadConfig {
-            dataset: dataset.to_vec(),
-        })),
+        payload: Some(CfgPayload::CmdSetThreadConfig(pb::CmdSetThreadConfig { dataset: dataset.to_vec() })),
     };
     let out = encode_secret(&msg);
     if let Some(CfgPayload::CmdSetThreadConfig(c)) = &mut msg.payload {
@@ -335,10 +304,7 @@ pub fn apply_config_request() -> Vec<u8> {
     )
 }
 
-fn decode_cfg_response(
-    bytes: &[u8],
-    expected: pb::NetworkConfigMsgType,
-) -> Result<Option<CfgPayload>, EndpointError> {
+fn decode_cfg_response(bytes: &[u8], expected: pb::NetworkConfigMsgType) -> Result<Option<CfgPayload>, EndpointError> {
     let p: pb::NetworkConfigPayload = decode("NetworkConfigPayload", bytes)?;
     expect_msg(p.msg, expected as i32, cfg_msg_name)?;
     Ok(p.payload)
@@ -348,10 +314,7 @@ fn decode_cfg_response(
 pub fn parse_get_status_response(bytes: &[u8]) -> Result<ThreadStatus, EndpointError> {
     match decode_cfg_response(bytes, pb::NetworkConfigMsgType::TypeRespGetThreadStatus)? {
         Some(CfgPayload::RespGetThreadStatus(r)) => status_from_resp(r),
-        other => Err(unexpected_member(
-            "resp_get_thread_status",
-            cfg_member(&other),
-        )),
+        other => Err(unexpected_member("resp_get_thread_status", cfg_member(&other))),
     }
 }
 
@@ -359,10 +322,7 @@ pub fn parse_get_status_response(bytes: &[u8]) -> Result<ThreadStatus, EndpointE
 pub fn parse_set_config_response(bytes: &[u8]) -> Result<(), EndpointError> {
     match decode_cfg_response(bytes, pb::NetworkConfigMsgType::TypeRespSetThreadConfig)? {
         Some(CfgPayload::RespSetThreadConfig(r)) => check_status(r.status),
-        other => Err(unexpected_member(
-            "resp_set_thread_config",
-            cfg_member(&other),
-        )),
+        other => Err(unexpected_member("resp_set_thread_config", cfg_member(&other))),
     }
 }
 
@@ -370,10 +330,7 @@ pub fn parse_set_config_response(bytes: &[u8]) -> Result<(), EndpointError> {
 pub fn parse_apply_config_response(bytes: &[u8]) -> Result<(), EndpointError> {
     match decode_cfg_response(bytes, pb::NetworkConfigMsgType::TypeRespApplyThreadConfig)? {
         Some(CfgPayload::RespApplyThreadConfig(r)) => check_status(r.status),
-        other => Err(unexpected_member(
-            "resp_apply_thread_config",
-            cfg_member(&other),
-        )),
+        other => Err(unexpected_member("resp_apply_thread_config", cfg_member(&other))),
     }
 }
 
@@ -386,10 +343,7 @@ pub fn scan_start_request(blocking: bool, channel_mask: u32) -> Vec<u8> {
     encode_scan(
         pb::NetworkScanMsgType::TypeCmdScanThreadStart,
         Status::Success,
-        ScanPayload::CmdScanThreadStart(pb::CmdScanThreadStart {
-            blocking,
-            channel_mask,
-        }),
+        ScanPayload::CmdScanThreadStart(pb::CmdScanThreadStart { blocking, channel_mask }),
     )
 }
 
@@ -407,17 +361,11 @@ pub fn scan_result_request(start: u32, count: u32) -> Vec<u8> {
     encode_scan(
         pb::NetworkScanMsgType::TypeCmdScanThreadResult,
         Status::Success,
-        ScanPayload::CmdScanThreadResult(pb::CmdScanThreadResult {
-            start_index: start,
-            count,
-        }),
+        ScanPayload::CmdScanThreadResult(pb::CmdScanThreadResult { start_index: start, count }),
     )
 }
 
-fn decode_scan_response(
-    bytes: &[u8],
-    expected: pb::NetworkScanMsgType,
-) -> Result<Option<ScanPayload>, EndpointError> {
+fn decode_scan_response(bytes: &[u8], expected: pb::NetworkScanMsgType) -> Result<Option<ScanPayload>, EndpointError> {
     let p: pb::NetworkScanPayload = decode("NetworkScanPayload", bytes)?;
     expect_msg(p.msg, expected as i32, scan_msg_name)?;
     check_status(p.status)?;
@@ -428,37 +376,25 @@ fn decode_scan_response(
 pub fn parse_scan_start_response(bytes: &[u8]) -> Result<(), EndpointError> {
     match decode_scan_response(bytes, pb::NetworkScanMsgType::TypeRespScanThreadStart)? {
         None | Some(ScanPayload::RespScanThreadStart(_)) => Ok(()),
-        other => Err(unexpected_member(
-            "resp_scan_thread_start",
-            scan_member(&other),
-        )),
+        other => Err(unexpected_member("resp_scan_thread_start", scan_member(&other))),
     }
 }
 
 /// Parses the Thread ScanStatus response.
 pub fn parse_scan_status_response(bytes: &[u8]) -> Result<ScanStatus, EndpointError> {
     match decode_scan_response(bytes, pb::NetworkScanMsgType::TypeRespScanThreadStatus)? {
-        Some(ScanPayload::RespScanThreadStatus(r)) => Ok(ScanStatus {
-            finished: r.scan_finished,
-            count: r.result_count,
-        }),
-        other => Err(unexpected_member(
-            "resp_scan_thread_status",
-            scan_member(&other),
-        )),
+        Some(ScanPayload::RespScanThreadStatus(r)) => {
+            Ok(ScanStatus { finished: r.scan_finished, count: r.result_count })
+        }
+        other => Err(unexpected_member("resp_scan_thread_status", scan_member(&other))),
     }
 }
 
 /// Parses a Thread ScanResult response page.
 pub fn parse_scan_result_response(bytes: &[u8]) -> Result<Vec<ThreadNetwork>, EndpointError> {
     match decode_scan_response(bytes, pb::NetworkScanMsgType::TypeRespScanThreadResult)? {
-        Some(ScanPayload::RespScanThreadResult(r)) => {
-            Ok(r.entries.into_iter().map(ThreadNetwork::from).collect())
-        }
-        other => Err(unexpected_member(
-            "resp_scan_thread_result",
-            scan_member(&other),
-        )),
+        Some(ScanPayload::RespScanThreadResult(r)) => Ok(r.entries.into_iter().map(ThreadNetwork::from).collect()),
+        other => Err(unexpected_member("resp_scan_thread_result", scan_member(&other))),
     }
 }
 
@@ -487,14 +423,8 @@ pub fn ctrl_reprov_request() -> Vec<u8> {
 fn parse_ctrl_response(bytes: &[u8], command: CtrlCommand) -> Result<(), EndpointError> {
     let p: pb::NetworkCtrlPayload = decode("NetworkCtrlPayload", bytes)?;
     let (expected, member) = match command {
-        CtrlCommand::Reset => (
-            pb::NetworkCtrlMsgType::TypeRespCtrlThreadReset,
-            "resp_ctrl_thread_reset",
-        ),
-        CtrlCommand::Reprov => (
-            pb::NetworkCtrlMsgType::TypeRespCtrlThreadReprov,
-            "resp_ctrl_thread_reprov",
-        ),
+        CtrlCommand::Reset => (pb::NetworkCtrlMsgType::TypeRespCtrlThreadReset, "resp_ctrl_thread_reset"),
+        CtrlCommand::Reprov => (pb::NetworkCtrlMsgType::TypeRespCtrlThreadReprov, "resp_ctrl_thread_reprov"),
     };
     expect_msg(p.msg, expected as i32, ctrl_msg_name)?;
     check_status(p.status)?;
@@ -540,11 +470,7 @@ impl std::fmt::Debug for ConfigCommand {
         match self {
             ConfigCommand::GetStatus => f.write_str("GetStatus"),
             ConfigCommand::SetConfig { dataset } => {
-                write!(
-                    f,
-                    "SetConfig {{ dataset: <{} bytes redacted> }}",
-                    dataset.len()
-                )
+                write!(f, "SetConfig {{ dataset: <{} bytes redacted> }}", dataset.len())
             }
             ConfigCommand::Apply => f.write_str("Apply"),
         }
@@ -628,15 +554,8 @@ pub enum NetworkCtrlCommand {
     Thread(CtrlCommand),
 }
 
-fn unknown_command(
-    what: &str,
-    msg: i32,
-    name_of: impl Fn(i32) -> Option<&'static str>,
-) -> EndpointError {
-    EndpointError::UnexpectedMessage {
-        expected: format!("a {what} command"),
-        got: describe_msg(msg, name_of),
-    }
+fn unknown_command(what: &str, msg: i32, name_of: impl Fn(i32) -> Option<&'static str>) -> EndpointError {
+    EndpointError::UnexpectedMessage { expected: format!("a {what} command"), got: describe_msg(msg, name_of) }
 }
 
 /// Decodes a Thread `prov-config` request: dispatch by message type; SetThreadConfig requires
@@ -648,13 +567,10 @@ pub fn decode_config_request(bytes: &[u8]) -> Result<ConfigCommand, EndpointErro
         Ok(pb::NetworkConfigMsgType::TypeCmdGetThreadStatus) => Ok(ConfigCommand::GetStatus),
         Ok(pb::NetworkConfigMsgType::TypeCmdApplyThreadConfig) => Ok(ConfigCommand::Apply),
         Ok(pb::NetworkConfigMsgType::TypeCmdSetThreadConfig) => match p.payload.take() {
-            Some(CfgPayload::CmdSetThreadConfig(mut c)) => Ok(ConfigCommand::SetConfig {
-                dataset: Zeroizing::new(std::mem::take(&mut c.dataset)),
-            }),
-            other => Err(unexpected_member(
-                "cmd_set_thread_config",
-                cfg_member(&other),
-            )),
+            Some(CfgPayload::CmdSetThreadConfig(mut c)) => {
+                Ok(ConfigCommand::SetConfig { dataset: Zeroizing::new(std::mem::take(&mut c.dataset)) })
+            }
+            other => Err(unexpected_member("cmd_set_thread_config", cfg_member(&other))),
         },
         _ => Err(unknown_command("Thread prov-config", p.msg, cfg_msg_name)),
     }
@@ -696,9 +612,7 @@ pub fn encode_get_status_error_response(status: Status) -> Vec<u8> {
 pub fn encode_set_config_response(status: Status) -> Vec<u8> {
     encode_cfg(
         pb::NetworkConfigMsgType::TypeRespSetThreadConfig,
-        CfgPayload::RespSetThreadConfig(pb::RespSetThreadConfig {
-            status: status as i32,
-        }),
+        CfgPayload::RespSetThreadConfig(pb::RespSetThreadConfig { status: status as i32 }),
     )
 }
 
@@ -706,9 +620,7 @@ pub fn encode_set_config_response(status: Status) -> Vec<u8> {
 pub fn encode_apply_config_response(status: Status) -> Vec<u8> {
     encode_cfg(
         pb::NetworkConfigMsgType::TypeRespApplyThreadConfig,
-        CfgPayload::RespApplyThreadConfig(pb::RespApplyThreadConfig {
-            status: status as i32,
-        }),
+        CfgPayload::RespApplyThreadConfig(pb::RespApplyThreadConfig { status: status as i32 }),
     )
 }
 
@@ -719,24 +631,16 @@ pub fn decode_scan_request(bytes: &[u8]) -> Result<ScanCommand, EndpointError> {
     match pb::NetworkScanMsgType::try_from(p.msg) {
         Ok(pb::NetworkScanMsgType::TypeCmdScanThreadStatus) => Ok(ScanCommand::Status),
         Ok(pb::NetworkScanMsgType::TypeCmdScanThreadStart) => match p.payload {
-            Some(ScanPayload::CmdScanThreadStart(c)) => Ok(ScanCommand::Start(ScanParams {
-                blocking: c.blocking,
-                channel_mask: c.channel_mask,
-            })),
-            other => Err(unexpected_member(
-                "cmd_scan_thread_start",
-                scan_member(&other),
-            )),
+            Some(ScanPayload::CmdScanThreadStart(c)) => {
+                Ok(ScanCommand::Start(ScanParams { blocking: c.blocking, channel_mask: c.channel_mask }))
+            }
+            other => Err(unexpected_member("cmd_scan_thread_start", scan_member(&other))),
         },
         Ok(pb::NetworkScanMsgType::TypeCmdScanThreadResult) => match p.payload {
-            Some(ScanPayload::CmdScanThreadResult(c)) => Ok(ScanCommand::Result {
-                start: c.start_index,
-                count: c.count,
-            }),
-            other => Err(unexpected_member(
-                "cmd_scan_thread_result",
-                scan_member(&other),
-            )),
+            Some(ScanPayload::CmdScanThreadResult(c)) => {
+                Ok(ScanCommand::Result { start: c.start_index, count: c.count })
+            }
+            other => Err(unexpected_member("cmd_scan_thread_result", scan_member(&other))),
         },
         _ => Err(unknown_command("Thread prov-scan", p.msg, scan_msg_name)),
     }
@@ -780,10 +684,7 @@ pub fn encode_scan_start_response(status: Status) -> Vec<u8> {
 
 /// Thread ScanStatus answer with `Success`.
 pub fn encode_scan_status_response(finished: bool, count: u32) -> Vec<u8> {
-    encode_scan_response(
-        &ScanResponse::Status(ScanStatus { finished, count }),
-        Status::Success,
-    )
+    encode_scan_response(&ScanResponse::Status(ScanStatus { finished, count }), Status::Success)
 }
 
 /// Thread ScanResult answer with `Success` and these entries.
@@ -895,10 +796,7 @@ mod tests {
         assert_eq!(get_status_request(), h("0806820100"));
         assert_eq!(apply_config_request(), h("080aa20100"));
         assert_eq!(scan_start_request(true, 0), h("08068201020801"));
-        assert_eq!(
-            scan_start_request(true, 0x07ff_f800),
-            h("080682010708011080f0ff3f")
-        );
+        assert_eq!(scan_start_request(true, 0x07ff_f800), h("080682010708011080f0ff3f"));
         assert_eq!(scan_status_request(), h("0808920100"));
         assert_eq!(scan_result_request(0, 3), h("080aa201021003"));
         assert_eq!(ctrl_reset_request(), h("08057a00"));
@@ -910,14 +808,8 @@ mod tests {
     #[test]
     fn dataset_limits() {
         assert!(set_config_request(&[0u8; 254]).is_ok());
-        assert!(matches!(
-            set_config_request(&[0u8; 255]),
-            Err(EndpointError::InvalidArgument(_))
-        ));
-        assert!(matches!(
-            set_config_request(&[]),
-            Err(EndpointError::InvalidArgument(_))
-        ));
+        assert!(matches!(set_config_request(&[0u8; 255]), Err(EndpointError::InvalidArgument(_))));
+        assert!(matches!(set_config_request(&[]), Err(EndpointError::InvalidArgument(_))));
         // A 254-byte dataset has a two-byte length.
         let req = set_config_request(&[0x11; 254]).unwrap();
         match decode_config_request(&req).unwrap() {
@@ -928,10 +820,7 @@ mod tests {
         }
         let cmd = decode_config_request(&set_config_request(&h(DATASET)).unwrap()).unwrap();
         let dbg = format!("{cmd:?}");
-        assert!(
-            dbg.contains("redacted") && !dbg.contains("00112233"),
-            "{dbg}"
-        );
+        assert!(dbg.contains("redacted") && !dbg.contains("00112233"), "{dbg}");
     }
 
     #[test]
@@ -947,14 +836,8 @@ mod tests {
                 },
                 "08078a01235a2108cef5031208dead00beef00cafe180f220f4f70656e5468726561642d66616365",
             ),
-            (
-                ThreadStatus::Failed(ThreadFailReason::DatasetInvalid),
-                "08078a010410035000",
-            ),
-            (
-                ThreadStatus::Failed(ThreadFailReason::NetworkNotFound),
-                "08078a010410035001",
-            ),
+            (ThreadStatus::Failed(ThreadFailReason::DatasetInvalid), "08078a010410035000"),
+            (ThreadStatus::Failed(ThreadFailReason::NetworkNotFound), "08078a010410035001"),
         ];
         for (status, hex) in cases {
             let bytes = encode_config_response(&ConfigResponse::Status(status.clone()));
@@ -963,40 +846,20 @@ mod tests {
         }
         let err = encode_config_response(&ConfigResponse::StatusError(Status::InvalidArgument));
         assert_eq!(err, h("08078a01020804"));
+        assert_eq!(parse_get_status_response(&err), Err(EndpointError::device_status(4)));
         assert_eq!(
-            parse_get_status_response(&err),
-            Err(EndpointError::device_status(4))
-        );
-        assert_eq!(
-            parse_get_status_response(&encode_config_response(&ConfigResponse::Status(
-                ThreadStatus::Detached
-            )))
-            .unwrap(),
+            parse_get_status_response(&encode_config_response(&ConfigResponse::Status(ThreadStatus::Detached)))
+                .unwrap(),
             ThreadStatus::Detached
         );
-        assert_eq!(
-            encode_config_response(&ConfigResponse::SetConfig(Status::Success)),
-            h("08099a0100")
-        );
-        assert_eq!(
-            encode_config_response(&ConfigResponse::SetConfig(Status::InvalidArgument)),
-            h("08099a01020804")
-        );
-        assert_eq!(
-            encode_config_response(&ConfigResponse::Apply(Status::Success)),
-            h("080baa0100")
-        );
+        assert_eq!(encode_config_response(&ConfigResponse::SetConfig(Status::Success)), h("08099a0100"));
+        assert_eq!(encode_config_response(&ConfigResponse::SetConfig(Status::InvalidArgument)), h("08099a01020804"));
+        assert_eq!(encode_config_response(&ConfigResponse::Apply(Status::Success)), h("080baa0100"));
         assert_eq!(parse_set_config_response(&h("08099a0100")), Ok(()));
-        assert_eq!(
-            parse_set_config_response(&h("08099a01020804")),
-            Err(EndpointError::device_status(4))
-        );
+        assert_eq!(parse_set_config_response(&h("08099a01020804")), Err(EndpointError::device_status(4)));
         assert_eq!(parse_apply_config_response(&h("080baa0100")), Ok(()));
         // A Wi-Fi answer is not a Thread answer.
-        assert!(matches!(
-            parse_get_status_response(&h("08015a021001")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
+        assert!(matches!(parse_get_status_response(&h("08015a021001")), Err(EndpointError::UnexpectedMessage { .. })));
     }
 
     #[test]
@@ -1012,85 +875,40 @@ mod tests {
         assert_eq!(nets[0].network_name, "OpenThread-face");
         assert_eq!(nets[2].network_name, "");
         assert_eq!(nets[2].ext_pan_id, [0u8; 8]);
-        assert_eq!(
-            encode_scan_response(&ScanResponse::Result(nets), Status::Success),
-            page
-        );
-        assert_eq!(
-            encode_scan_response(&ScanResponse::Start, Status::Success),
-            h("08078a0100")
-        );
-        assert_eq!(
-            encode_scan_response(&ScanResponse::Start, Status::InvalidArgument),
-            h("080710048a0100")
-        );
-        let st = ScanStatus {
-            finished: true,
-            count: 3,
-        };
-        assert_eq!(
-            encode_scan_response(&ScanResponse::Status(st), Status::Success),
-            h("08099a010408011003")
-        );
+        assert_eq!(encode_scan_response(&ScanResponse::Result(nets), Status::Success), page);
+        assert_eq!(encode_scan_response(&ScanResponse::Start, Status::Success), h("08078a0100"));
+        assert_eq!(encode_scan_response(&ScanResponse::Start, Status::InvalidArgument), h("080710048a0100"));
+        let st = ScanStatus { finished: true, count: 3 };
+        assert_eq!(encode_scan_response(&ScanResponse::Status(st), Status::Success), h("08099a010408011003"));
         assert_eq!(parse_scan_status_response(&h("08099a010408011003")), Ok(st));
         assert_eq!(parse_scan_start_response(&h("08078a0100")), Ok(()));
-        assert_eq!(
-            parse_scan_start_response(&h("080710048a0100")),
-            Err(EndpointError::device_status(4))
-        );
+        assert_eq!(parse_scan_start_response(&h("080710048a0100")), Err(EndpointError::device_status(4)));
         assert_eq!(
             decode_scan_request(&h("080682010708011080f0ff3f")),
-            Ok(ScanCommand::Start(ScanParams {
-                blocking: true,
-                channel_mask: 0x07ff_f800
-            }))
+            Ok(ScanCommand::Start(ScanParams { blocking: true, channel_mask: 0x07ff_f800 }))
         );
         assert_eq!(decode_scan_request(&h("0808")), Ok(ScanCommand::Status));
-        assert_eq!(
-            decode_scan_request(&h("080aa201021003")),
-            Ok(ScanCommand::Result { start: 0, count: 3 })
-        );
+        assert_eq!(decode_scan_request(&h("080aa201021003")), Ok(ScanCommand::Result { start: 0, count: 3 }));
         assert!(decode_scan_request(&h("0806")).is_err());
         assert!(decode_scan_request(&h("080a")).is_err());
     }
 
     #[test]
     fn ctrl_round_trips() {
-        assert_eq!(
-            decode_ctrl_request(&ctrl_reset_request()),
-            Ok(CtrlCommand::Reset)
-        );
-        assert_eq!(
-            decode_ctrl_request(&ctrl_reprov_request()),
-            Ok(CtrlCommand::Reprov)
-        );
+        assert_eq!(decode_ctrl_request(&ctrl_reset_request()), Ok(CtrlCommand::Reset));
+        assert_eq!(decode_ctrl_request(&ctrl_reprov_request()), Ok(CtrlCommand::Reprov));
         assert_eq!(decode_ctrl_request(&h("0805")), Ok(CtrlCommand::Reset));
         assert!(decode_ctrl_request(&h("0801")).is_err());
-        assert_eq!(
-            encode_ctrl_response(CtrlCommand::Reset, Status::Success),
-            h("0806820100")
-        );
-        assert_eq!(
-            encode_ctrl_response(CtrlCommand::Reprov, Status::Success),
-            h("0808920100")
-        );
+        assert_eq!(encode_ctrl_response(CtrlCommand::Reset, Status::Success), h("0806820100"));
+        assert_eq!(encode_ctrl_response(CtrlCommand::Reprov, Status::Success), h("0808920100"));
         assert_eq!(parse_ctrl_reset_response(&h("0806820100")), Ok(()));
         assert_eq!(parse_ctrl_reprov_response(&h("0808920100")), Ok(()));
         assert_eq!(
-            parse_ctrl_reset_response(&encode_ctrl_response(
-                CtrlCommand::Reset,
-                Status::InternalError
-            )),
+            parse_ctrl_reset_response(&encode_ctrl_response(CtrlCommand::Reset, Status::InternalError)),
             Err(EndpointError::device_status(5))
         );
-        assert!(matches!(
-            parse_ctrl_reset_response(&h("08026200")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
-        assert!(matches!(
-            parse_ctrl_reset_response(&h("0806920100")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
+        assert!(matches!(parse_ctrl_reset_response(&h("08026200")), Err(EndpointError::UnexpectedMessage { .. })));
+        assert!(matches!(parse_ctrl_reset_response(&h("0806920100")), Err(EndpointError::UnexpectedMessage { .. })));
     }
 
     #[test]
@@ -1107,29 +925,16 @@ mod tests {
             decode_network_config_request(&h(
                 "080262240a0c526566506565722d486f6d65120a736563726574706173731a06246f28a1b2c32006"
             )),
-            Ok(NetworkConfigCommand::Wifi(
-                wifi::ConfigCommand::SetConfig { .. }
-            ))
+            Ok(NetworkConfigCommand::Wifi(wifi::ConfigCommand::SetConfig { .. }))
         ));
         assert!(decode_network_config_request(&h("080c")).is_err());
         assert_eq!(
             decode_network_scan_request(&h("5206080118052078")),
-            Ok(NetworkScanCommand::Wifi(wifi::ScanCommand::Start(
-                wifi::ScanParams::softap()
-            )))
+            Ok(NetworkScanCommand::Wifi(wifi::ScanCommand::Start(wifi::ScanParams::softap())))
         );
-        assert_eq!(
-            decode_network_scan_request(&h("0808920100")),
-            Ok(NetworkScanCommand::Thread(ScanCommand::Status))
-        );
-        assert_eq!(
-            decode_network_ctrl_request(&h("0801")),
-            Ok(NetworkCtrlCommand::Wifi(wifi::CtrlCommand::Reset))
-        );
-        assert_eq!(
-            decode_network_ctrl_request(&h("08078a0100")),
-            Ok(NetworkCtrlCommand::Thread(CtrlCommand::Reprov))
-        );
+        assert_eq!(decode_network_scan_request(&h("0808920100")), Ok(NetworkScanCommand::Thread(ScanCommand::Status)));
+        assert_eq!(decode_network_ctrl_request(&h("0801")), Ok(NetworkCtrlCommand::Wifi(wifi::CtrlCommand::Reset)));
+        assert_eq!(decode_network_ctrl_request(&h("08078a0100")), Ok(NetworkCtrlCommand::Thread(CtrlCommand::Reprov)));
         assert!(decode_network_ctrl_request(&[]).is_err());
         assert!(is_thread_config_request(&get_status_request()));
         assert!(!is_thread_config_request(&wifi::get_status_request()));
@@ -1139,24 +944,12 @@ mod tests {
         assert!(is_thread_ctrl_request(&ctrl_reprov_request()));
         assert!(!is_thread_ctrl_request(&wifi::ctrl_reset_request()));
         assert_eq!(encode_scan_start_response(Status::Success), h("08078a0100"));
-        assert_eq!(
-            encode_scan_status_response(true, 3),
-            h("08099a010408011003")
-        );
+        assert_eq!(encode_scan_status_response(true, 3), h("08099a010408011003"));
         assert_eq!(encode_scan_result_response(&[]), h("080baa0100"));
-        assert_eq!(
-            encode_get_status_response(&ThreadStatus::Attaching),
-            h("08078a01021001")
-        );
-        assert_eq!(
-            encode_get_status_error_response(Status::InvalidArgument),
-            h("08078a01020804")
-        );
+        assert_eq!(encode_get_status_response(&ThreadStatus::Attaching), h("08078a01021001"));
+        assert_eq!(encode_get_status_error_response(Status::InvalidArgument), h("08078a01020804"));
         assert_eq!(encode_set_config_response(Status::Success), h("08099a0100"));
-        assert_eq!(
-            encode_apply_config_response(Status::InternalError),
-            h("080baa01020805")
-        );
+        assert_eq!(encode_apply_config_response(Status::InternalError), h("080baa01020805"));
         assert!(decode_network_ctrl_request(&h("0809")).is_err());
     }
 

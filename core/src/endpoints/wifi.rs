@@ -17,10 +17,7 @@ use pb::wi_fi_config_payload::Payload as CfgPayload;
 use pb::wi_fi_ctrl_payload::Payload as CtrlPayload;
 use pb::wi_fi_scan_payload::Payload as ScanPayload;
 
-use super::{
-    EndpointError, Status, check_status, decode, describe_msg, encode_secret, expect_msg,
-    unexpected_member,
-};
+use super::{EndpointError, Status, check_status, decode, describe_msg, encode_secret, expect_msg, unexpected_member};
 use crate::transport::TransportKind;
 
 /// Longest SSID the device accepts, in bytes.
@@ -268,22 +265,12 @@ pub struct ScanParams {
 impl ScanParams {
     /// What `esp_prov` uses over SoftAP: blocking, active, groups of 5 channels, 120 ms.
     pub fn softap() -> Self {
-        ScanParams {
-            blocking: true,
-            passive: false,
-            group_channels: 5,
-            period_ms: 120,
-        }
+        ScanParams { blocking: true, passive: false, group_channels: 5, period_ms: 120 }
     }
 
     /// What `esp_prov` uses over BLE: blocking, active, all channels at once, 120 ms.
     pub fn ble() -> Self {
-        ScanParams {
-            blocking: true,
-            passive: false,
-            group_channels: 0,
-            period_ms: 120,
-        }
+        ScanParams { blocking: true, passive: false, group_channels: 0, period_ms: 120 }
     }
 
     /// The defaults for a transport: grouped channels on SoftAP (so the device's AP keeps
@@ -307,11 +294,7 @@ pub struct ScanStatus {
 
 /// The length limits the firmware enforces on SetConfig: SSID <= 32 bytes, passphrase <= 63
 /// bytes, BSSID empty or 6 bytes.
-pub fn validate_set_config(
-    ssid: &[u8],
-    passphrase: &[u8],
-    bssid: &[u8],
-) -> Result<(), EndpointError> {
+pub fn validate_set_config(ssid: &[u8], passphrase: &[u8], bssid: &[u8]) -> Result<(), EndpointError> {
     if ssid.len() > MAX_SSID_LEN {
         return Err(EndpointError::InvalidArgument(format!(
             "SSID is {} bytes, at most {MAX_SSID_LEN} are allowed",
@@ -337,21 +320,15 @@ pub fn validate_set_config(
 // ---------------------------------------------------------------------------------------------
 
 fn cfg_msg_name(msg: i32) -> Option<&'static str> {
-    pb::WiFiConfigMsgType::try_from(msg)
-        .ok()
-        .map(|m| m.as_str_name())
+    pb::WiFiConfigMsgType::try_from(msg).ok().map(|m| m.as_str_name())
 }
 
 fn scan_msg_name(msg: i32) -> Option<&'static str> {
-    pb::WiFiScanMsgType::try_from(msg)
-        .ok()
-        .map(|m| m.as_str_name())
+    pb::WiFiScanMsgType::try_from(msg).ok().map(|m| m.as_str_name())
 }
 
 fn ctrl_msg_name(msg: i32) -> Option<&'static str> {
-    pb::WiFiCtrlMsgType::try_from(msg)
-        .ok()
-        .map(|m| m.as_str_name())
+    pb::WiFiCtrlMsgType::try_from(msg).ok().map(|m| m.as_str_name())
 }
 
 fn cfg_member(p: &Option<CfgPayload>) -> Option<&'static str> {
@@ -486,27 +463,13 @@ fn resp_from_status(status: &WifiStatus) -> pb::RespGetStatus {
     let (sta_state, state) = match status {
         WifiStatus::Connecting { attempts_remaining } => (
             pb::WifiStationState::Connecting,
-            attempts_remaining.map(|n| {
-                State::AttemptFailed(pb::WifiAttemptFailed {
-                    attempts_remaining: n,
-                })
-            }),
+            attempts_remaining.map(|n| State::AttemptFailed(pb::WifiAttemptFailed { attempts_remaining: n })),
         ),
-        WifiStatus::Connected(info) => (
-            pb::WifiStationState::Connected,
-            Some(State::Connected(info.into())),
-        ),
-        WifiStatus::Failed(reason) => (
-            pb::WifiStationState::ConnectionFailed,
-            Some(State::FailReason(reason.raw())),
-        ),
+        WifiStatus::Connected(info) => (pb::WifiStationState::Connected, Some(State::Connected(info.into()))),
+        WifiStatus::Failed(reason) => (pb::WifiStationState::ConnectionFailed, Some(State::FailReason(reason.raw()))),
         WifiStatus::Disconnected => (pb::WifiStationState::Disconnected, None),
     };
-    pb::RespGetStatus {
-        status: Status::Success as i32,
-        sta_state: sta_state as i32,
-        state,
-    }
+    pb::RespGetStatus { status: Status::Success as i32, sta_state: sta_state as i32, state }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,10 +487,7 @@ pub fn get_status_request() -> Vec<u8> {
 /// SetConfig request with SSID and passphrase (`08 02 62 ..`). Fails with
 /// [`EndpointError::InvalidArgument`] for an empty or over-long SSID or a passphrase over 63
 /// bytes. The returned bytes hold the passphrase and are wiped on drop.
-pub fn set_config_request(
-    ssid: &[u8],
-    passphrase: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, EndpointError> {
+pub fn set_config_request(ssid: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>, EndpointError> {
     set_config_request_with_bssid(ssid, passphrase, &[], 0)
 }
 
@@ -567,10 +527,7 @@ pub fn apply_config_request() -> Vec<u8> {
     })
 }
 
-fn decode_cfg_response(
-    bytes: &[u8],
-    expected: pb::WiFiConfigMsgType,
-) -> Result<Option<CfgPayload>, EndpointError> {
+fn decode_cfg_response(bytes: &[u8], expected: pb::WiFiConfigMsgType) -> Result<Option<CfgPayload>, EndpointError> {
     let p: pb::WiFiConfigPayload = decode("WiFiConfigPayload", bytes)?;
     expect_msg(p.msg, expected as i32, cfg_msg_name)?;
     Ok(p.payload)
@@ -628,18 +585,12 @@ pub fn scan_result_request(start: u32, count: u32) -> Vec<u8> {
     prost::Message::encode_to_vec(&pb::WiFiScanPayload {
         msg: pb::WiFiScanMsgType::TypeCmdScanResult as i32,
         status: 0,
-        payload: Some(ScanPayload::CmdScanResult(pb::CmdScanResult {
-            start_index: start,
-            count,
-        })),
+        payload: Some(ScanPayload::CmdScanResult(pb::CmdScanResult { start_index: start, count })),
     })
 }
 
 /// Decodes a scan response, checks its type and its envelope status.
-fn decode_scan_response(
-    bytes: &[u8],
-    expected: pb::WiFiScanMsgType,
-) -> Result<Option<ScanPayload>, EndpointError> {
+fn decode_scan_response(bytes: &[u8], expected: pb::WiFiScanMsgType) -> Result<Option<ScanPayload>, EndpointError> {
     let p: pb::WiFiScanPayload = decode("WiFiScanPayload", bytes)?;
     expect_msg(p.msg, expected as i32, scan_msg_name)?;
     check_status(p.status)?;
@@ -657,10 +608,7 @@ pub fn parse_scan_start_response(bytes: &[u8]) -> Result<(), EndpointError> {
 /// Parses the ScanStatus response.
 pub fn parse_scan_status_response(bytes: &[u8]) -> Result<ScanStatus, EndpointError> {
     match decode_scan_response(bytes, pb::WiFiScanMsgType::TypeRespScanStatus)? {
-        Some(ScanPayload::RespScanStatus(r)) => Ok(ScanStatus {
-            finished: r.scan_finished,
-            count: r.result_count,
-        }),
+        Some(ScanPayload::RespScanStatus(r)) => Ok(ScanStatus { finished: r.scan_finished, count: r.result_count }),
         other => Err(unexpected_member("resp_scan_status", scan_member(&other))),
     }
 }
@@ -668,9 +616,7 @@ pub fn parse_scan_status_response(bytes: &[u8]) -> Result<ScanStatus, EndpointEr
 /// Parses a ScanResult response page.
 pub fn parse_scan_result_response(bytes: &[u8]) -> Result<Vec<WifiNetwork>, EndpointError> {
     match decode_scan_response(bytes, pb::WiFiScanMsgType::TypeRespScanResult)? {
-        Some(ScanPayload::RespScanResult(r)) => {
-            Ok(r.entries.into_iter().map(WifiNetwork::from).collect())
-        }
+        Some(ScanPayload::RespScanResult(r)) => Ok(r.entries.into_iter().map(WifiNetwork::from).collect()),
         other => Err(unexpected_member("resp_scan_result", scan_member(&other))),
     }
 }
@@ -752,18 +698,10 @@ impl std::fmt::Debug for ConfigCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ConfigCommand::GetStatus => f.write_str("GetStatus"),
-            ConfigCommand::SetConfig {
-                ssid,
-                passphrase,
-                bssid,
-                channel,
-            } => f
+            ConfigCommand::SetConfig { ssid, passphrase, bssid, channel } => f
                 .debug_struct("SetConfig")
                 .field("ssid", &String::from_utf8_lossy(ssid))
-                .field(
-                    "passphrase",
-                    &format_args!("<{} bytes redacted>", passphrase.len()),
-                )
+                .field("passphrase", &format_args!("<{} bytes redacted>", passphrase.len()))
                 .field("bssid", bssid)
                 .field("channel", channel)
                 .finish(),
@@ -821,15 +759,8 @@ pub enum CtrlCommand {
     Reprov,
 }
 
-fn unknown_command(
-    what: &str,
-    msg: i32,
-    name_of: impl Fn(i32) -> Option<&'static str>,
-) -> EndpointError {
-    EndpointError::UnexpectedMessage {
-        expected: format!("a {what} command"),
-        got: describe_msg(msg, name_of),
-    }
+fn unknown_command(what: &str, msg: i32, name_of: impl Fn(i32) -> Option<&'static str>) -> EndpointError {
+    EndpointError::UnexpectedMessage { expected: format!("a {what} command"), got: describe_msg(msg, name_of) }
 }
 
 /// Decodes a `prov-config` request like the firmware: the message type alone selects the command
@@ -866,29 +797,19 @@ pub fn encode_config_response(response: &ConfigResponse) -> Vec<u8> {
 }
 
 fn encode_cfg(msg: pb::WiFiConfigMsgType, payload: CfgPayload) -> Vec<u8> {
-    prost::Message::encode_to_vec(&pb::WiFiConfigPayload {
-        msg: msg as i32,
-        payload: Some(payload),
-    })
+    prost::Message::encode_to_vec(&pb::WiFiConfigPayload { msg: msg as i32, payload: Some(payload) })
 }
 
 /// GetStatus answer with `Success` and this state (`08 01 5a 02 10 01` for Connecting).
 pub fn encode_get_status_response(status: &WifiStatus) -> Vec<u8> {
-    encode_cfg(
-        pb::WiFiConfigMsgType::TypeRespGetStatus,
-        CfgPayload::RespGetStatus(resp_from_status(status)),
-    )
+    encode_cfg(pb::WiFiConfigMsgType::TypeRespGetStatus, CfgPayload::RespGetStatus(resp_from_status(status)))
 }
 
 /// GetStatus answer with a failure status and no state (`08 01 5a 02 08 05` for InternalError).
 pub fn encode_get_status_error_response(status: Status) -> Vec<u8> {
     encode_cfg(
         pb::WiFiConfigMsgType::TypeRespGetStatus,
-        CfgPayload::RespGetStatus(pb::RespGetStatus {
-            status: status as i32,
-            sta_state: 0,
-            state: None,
-        }),
+        CfgPayload::RespGetStatus(pb::RespGetStatus { status: status as i32, sta_state: 0, state: None }),
     )
 }
 
@@ -896,9 +817,7 @@ pub fn encode_get_status_error_response(status: Status) -> Vec<u8> {
 pub fn encode_set_config_response(status: Status) -> Vec<u8> {
     encode_cfg(
         pb::WiFiConfigMsgType::TypeRespSetConfig,
-        CfgPayload::RespSetConfig(pb::RespSetConfig {
-            status: status as i32,
-        }),
+        CfgPayload::RespSetConfig(pb::RespSetConfig { status: status as i32 }),
     )
 }
 
@@ -906,9 +825,7 @@ pub fn encode_set_config_response(status: Status) -> Vec<u8> {
 pub fn encode_apply_config_response(status: Status) -> Vec<u8> {
     encode_cfg(
         pb::WiFiConfigMsgType::TypeRespApplyConfig,
-        CfgPayload::RespApplyConfig(pb::RespApplyConfig {
-            status: status as i32,
-        }),
+        CfgPayload::RespApplyConfig(pb::RespApplyConfig { status: status as i32 }),
     )
 }
 
@@ -923,10 +840,7 @@ pub fn decode_scan_request(bytes: &[u8]) -> Result<ScanCommand, EndpointError> {
             other => Err(unexpected_member("cmd_scan_start", scan_member(&other))),
         },
         Ok(pb::WiFiScanMsgType::TypeCmdScanResult) => match p.payload {
-            Some(ScanPayload::CmdScanResult(c)) => Ok(ScanCommand::Result {
-                start: c.start_index,
-                count: c.count,
-            }),
+            Some(ScanPayload::CmdScanResult(c)) => Ok(ScanCommand::Result { start: c.start_index, count: c.count }),
             other => Err(unexpected_member("cmd_scan_result", scan_member(&other))),
         },
         _ => Err(unknown_command("prov-scan", p.msg, scan_msg_name)),
@@ -938,16 +852,10 @@ pub fn decode_scan_request(bytes: &[u8]) -> Result<ScanCommand, EndpointError> {
 pub fn encode_scan_response(response: &ScanResponse, status: Status) -> Vec<u8> {
     use pb::WiFiScanMsgType as T;
     let (msg, payload) = match response {
-        ScanResponse::Start => (
-            T::TypeRespScanStart,
-            ScanPayload::RespScanStart(pb::RespScanStart {}),
-        ),
+        ScanResponse::Start => (T::TypeRespScanStart, ScanPayload::RespScanStart(pb::RespScanStart {})),
         ScanResponse::Status(s) => (
             T::TypeRespScanStatus,
-            ScanPayload::RespScanStatus(pb::RespScanStatus {
-                scan_finished: s.finished,
-                result_count: s.count,
-            }),
+            ScanPayload::RespScanStatus(pb::RespScanStatus { scan_finished: s.finished, result_count: s.count }),
         ),
         ScanResponse::Result(entries) => (T::TypeRespScanResult, scan_result_payload(entries)),
     };
@@ -955,9 +863,7 @@ pub fn encode_scan_response(response: &ScanResponse, status: Status) -> Vec<u8> 
 }
 
 fn scan_result_payload(entries: &[WifiNetwork]) -> ScanPayload {
-    ScanPayload::RespScanResult(pb::RespScanResult {
-        entries: entries.iter().map(Into::into).collect(),
-    })
+    ScanPayload::RespScanResult(pb::RespScanResult { entries: entries.iter().map(Into::into).collect() })
 }
 
 fn encode_scan(msg: pb::WiFiScanMsgType, status: Status, payload: ScanPayload) -> Vec<u8> {
@@ -975,19 +881,12 @@ pub fn encode_scan_start_response(status: Status) -> Vec<u8> {
 
 /// ScanStatus answer with `Success` (`08 03 6a 04 08 01 10 10` for finished, 16 results).
 pub fn encode_scan_status_response(finished: bool, count: u32) -> Vec<u8> {
-    encode_scan_response(
-        &ScanResponse::Status(ScanStatus { finished, count }),
-        Status::Success,
-    )
+    encode_scan_response(&ScanResponse::Status(ScanStatus { finished, count }), Status::Success)
 }
 
 /// ScanResult answer with `Success` and these entries.
 pub fn encode_scan_result_response(entries: &[WifiNetwork]) -> Vec<u8> {
-    encode_scan(
-        pb::WiFiScanMsgType::TypeRespScanResult,
-        Status::Success,
-        scan_result_payload(entries),
-    )
+    encode_scan(pb::WiFiScanMsgType::TypeRespScanResult, Status::Success, scan_result_payload(entries))
 }
 
 /// Decodes a `prov-ctrl` request: the message type alone selects Reset or Reprov.
@@ -1005,14 +904,8 @@ pub fn decode_ctrl_request(bytes: &[u8]) -> Result<CtrlCommand, EndpointError> {
 pub fn encode_ctrl_response(command: CtrlCommand, status: Status) -> Vec<u8> {
     use pb::WiFiCtrlMsgType as T;
     let (msg, payload) = match command {
-        CtrlCommand::Reset => (
-            T::TypeRespCtrlReset,
-            CtrlPayload::RespCtrlReset(pb::RespCtrlReset {}),
-        ),
-        CtrlCommand::Reprov => (
-            T::TypeRespCtrlReprov,
-            CtrlPayload::RespCtrlReprov(pb::RespCtrlReprov {}),
-        ),
+        CtrlCommand::Reset => (T::TypeRespCtrlReset, CtrlPayload::RespCtrlReset(pb::RespCtrlReset {})),
+        CtrlCommand::Reprov => (T::TypeRespCtrlReprov, CtrlPayload::RespCtrlReprov(pb::RespCtrlReprov {})),
     };
     prost::Message::encode_to_vec(&pb::WiFiCtrlPayload {
         msg: msg as i32,
@@ -1035,39 +928,23 @@ mod tests {
         assert_eq!(get_status_request(), h("5200"));
         assert_eq!(apply_config_request(), h("0804"));
         assert_eq!(scan_status_request(), h("0802"));
-        assert_eq!(
-            scan_start_request(&ScanParams::softap()),
-            h("5206080118052078")
-        );
+        assert_eq!(scan_start_request(&ScanParams::softap()), h("5206080118052078"));
         assert_eq!(scan_start_request(&ScanParams::ble()), h("520408012078"));
         assert_eq!(scan_result_request(0, 4), h("080472021004"));
         assert_eq!(scan_result_request(4, 4), h("0804720408041004"));
         assert_eq!(ctrl_reset_request(), h("0801"));
         assert_eq!(ctrl_reprov_request(), h("0803"));
         assert_eq!(
-            set_config_request(b"myssid", b"mypassword")
-                .unwrap()
-                .as_slice(),
+            set_config_request(b"myssid", b"mypassword").unwrap().as_slice(),
             h("080262140a066d7973736964120a6d7970617373776f7264")
         );
         assert_eq!(
-            set_config_request_with_bssid(b"RefPeer-Home", b"secretpass", &h("246f28a1b2c3"), 6)
-                .unwrap()
-                .as_slice(),
+            set_config_request_with_bssid(b"RefPeer-Home", b"secretpass", &h("246f28a1b2c3"), 6).unwrap().as_slice(),
             h("080262240a0c526566506565722d486f6d65120a736563726574706173731a06246f28a1b2c32006")
         );
-        assert_eq!(
-            set_config_request(b"Guest", b"").unwrap().as_slice(),
-            h("080262070a054775657374")
-        );
-        assert_eq!(
-            ScanParams::for_transport(TransportKind::SoftAp),
-            ScanParams::softap()
-        );
-        assert_eq!(
-            ScanParams::for_transport(TransportKind::Ble),
-            ScanParams::ble()
-        );
+        assert_eq!(set_config_request(b"Guest", b"").unwrap().as_slice(), h("080262070a054775657374"));
+        assert_eq!(ScanParams::for_transport(TransportKind::SoftAp), ScanParams::softap());
+        assert_eq!(ScanParams::for_transport(TransportKind::Ble), ScanParams::ble());
     }
 
     #[test]
@@ -1075,18 +952,9 @@ mod tests {
         let ssid32 = [b'A'; 32];
         let pass63 = [b'p'; 63];
         assert!(set_config_request(&ssid32, &pass63).is_ok());
-        assert!(matches!(
-            set_config_request(&[b'A'; 33], b"x"),
-            Err(EndpointError::InvalidArgument(_))
-        ));
-        assert!(matches!(
-            set_config_request(b"net", &[b'p'; 64]),
-            Err(EndpointError::InvalidArgument(_))
-        ));
-        assert!(matches!(
-            set_config_request(b"", b"pass1234"),
-            Err(EndpointError::InvalidArgument(_))
-        ));
+        assert!(matches!(set_config_request(&[b'A'; 33], b"x"), Err(EndpointError::InvalidArgument(_))));
+        assert!(matches!(set_config_request(b"net", &[b'p'; 64]), Err(EndpointError::InvalidArgument(_))));
+        assert!(matches!(set_config_request(b"", b"pass1234"), Err(EndpointError::InvalidArgument(_))));
         assert!(matches!(
             set_config_request_with_bssid(b"net", b"x", &[1, 2, 3], 0),
             Err(EndpointError::InvalidArgument(_))
@@ -1103,10 +971,7 @@ mod tests {
         for raw in -3..40 {
             let mode = WifiAuthMode::from_raw(raw);
             assert_eq!(mode.raw(), raw);
-            assert_eq!(
-                matches!(mode, WifiAuthMode::Unknown(_)),
-                !(0..=16).contains(&raw)
-            );
+            assert_eq!(matches!(mode, WifiAuthMode::Unknown(_)), !(0..=16).contains(&raw));
         }
         assert_eq!(WifiAuthMode::from_raw(14), WifiAuthMode::Wpa3Enterprise);
         assert_eq!(WifiAuthMode::from_raw(14).name(), "WPA3_ENTERPRISE");
@@ -1118,19 +983,11 @@ mod tests {
         let auths: Vec<_> = nets.iter().map(|n| n.auth).collect();
         assert_eq!(
             auths,
-            [
-                WifiAuthMode::WapiPsk,
-                WifiAuthMode::Owe,
-                WifiAuthMode::Wpa3Enterprise,
-                WifiAuthMode::WpaEnterprise
-            ]
+            [WifiAuthMode::WapiPsk, WifiAuthMode::Owe, WifiAuthMode::Wpa3Enterprise, WifiAuthMode::WpaEnterprise]
         );
         assert_eq!(nets[0].rssi, -1);
         assert_eq!(nets[1].rssi, -128);
-        assert_eq!(
-            encode_scan_response(&ScanResponse::Result(nets), Status::Success),
-            page
-        );
+        assert_eq!(encode_scan_response(&ScanResponse::Result(nets), Status::Success), page);
         // A value no ESP-IDF release defines is preserved too.
         let net = WifiNetwork {
             ssid: b"x".to_vec(),
@@ -1160,13 +1017,7 @@ mod tests {
                 bssid: vec![2; 6],
                 auth: WifiAuthMode::Open,
             },
-            WifiNetwork {
-                ssid: vec![],
-                channel: 6,
-                rssi: i32::MIN,
-                bssid: vec![3; 6],
-                auth: WifiAuthMode::Wep,
-            },
+            WifiNetwork { ssid: vec![], channel: 6, rssi: i32::MIN, bssid: vec![3; 6], auth: WifiAuthMode::Wep },
         ];
         let bytes = encode_scan_response(&ScanResponse::Result(nets.clone()), Status::Success);
         assert_eq!(parse_scan_result_response(&bytes).unwrap(), nets);
@@ -1177,12 +1028,7 @@ mod tests {
         assert!(!format!("{cmd:?}").contains("12345678"));
         assert!(format!("{cmd:?}").contains("<8 bytes redacted>"));
         match cmd {
-            ConfigCommand::SetConfig {
-                ssid,
-                passphrase,
-                bssid,
-                ..
-            } => {
+            ConfigCommand::SetConfig { ssid, passphrase, bssid, .. } => {
                 assert_eq!(ssid, [0x4e, 0x65, 0x74, 0xff, 0x00, 0xfe]);
                 assert_eq!(passphrase.as_slice(), b"12345678");
                 assert!(validate_set_config(&ssid, &passphrase, &bssid).is_ok());
@@ -1194,32 +1040,11 @@ mod tests {
     #[test]
     fn status_responses_round_trip() {
         let cases: Vec<(WifiStatus, &str)> = vec![
-            (
-                WifiStatus::Connecting {
-                    attempts_remaining: None,
-                },
-                "08015a021001",
-            ),
-            (
-                WifiStatus::Connecting {
-                    attempts_remaining: Some(2),
-                },
-                "08015a06100162020802",
-            ),
-            (
-                WifiStatus::Connecting {
-                    attempts_remaining: Some(0),
-                },
-                "08015a0410016200",
-            ),
-            (
-                WifiStatus::Failed(WifiFailReason::AuthError),
-                "08015a0410035000",
-            ),
-            (
-                WifiStatus::Failed(WifiFailReason::NetworkNotFound),
-                "08015a0410035001",
-            ),
+            (WifiStatus::Connecting { attempts_remaining: None }, "08015a021001"),
+            (WifiStatus::Connecting { attempts_remaining: Some(2) }, "08015a06100162020802"),
+            (WifiStatus::Connecting { attempts_remaining: Some(0) }, "08015a0410016200"),
+            (WifiStatus::Failed(WifiFailReason::AuthError), "08015a0410035000"),
+            (WifiStatus::Failed(WifiFailReason::NetworkNotFound), "08015a0410035001"),
             (
                 WifiStatus::Connected(WifiConnectedInfo {
                     ip4_addr: "192.168.4.2".into(),
@@ -1236,10 +1061,7 @@ mod tests {
             assert_eq!(bytes, h(hex), "{status:?}");
             assert_eq!(parse_get_status_response(&bytes).unwrap(), status);
         }
-        assert_eq!(
-            parse_get_status_response(&h("08015a021002")).unwrap(),
-            WifiStatus::Disconnected
-        );
+        assert_eq!(parse_get_status_response(&h("08015a021002")).unwrap(), WifiStatus::Disconnected);
         assert_eq!(
             parse_get_status_response(&h("08015a0410035007")).unwrap(),
             WifiStatus::Failed(WifiFailReason::Unknown(7))
@@ -1249,20 +1071,11 @@ mod tests {
         assert_eq!(err_bytes, h("08015a020805"));
         assert_eq!(
             parse_get_status_response(&err_bytes),
-            Err(EndpointError::DeviceStatus {
-                code: 5,
-                name: "InternalError".into()
-            })
+            Err(EndpointError::DeviceStatus { code: 5, name: "InternalError".into() })
         );
         // Unknown station state.
-        assert!(matches!(
-            parse_get_status_response(&h("08015a021009")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
-        let info = WifiConnectedInfo {
-            ip4_addr: "10.0.0.42".into(),
-            ..Default::default()
-        };
+        assert!(matches!(parse_get_status_response(&h("08015a021009")), Err(EndpointError::UnexpectedMessage { .. })));
+        let info = WifiConnectedInfo { ip4_addr: "10.0.0.42".into(), ..Default::default() };
         assert_eq!(info.ip4(), Some(std::net::Ipv4Addr::new(10, 0, 0, 42)));
     }
 
@@ -1271,49 +1084,22 @@ mod tests {
         assert_eq!(parse_set_config_response(&h("08036a00")), Ok(()));
         assert_eq!(
             parse_set_config_response(&h("08036a020804")),
-            Err(EndpointError::DeviceStatus {
-                code: 4,
-                name: "InvalidArgument".into()
-            })
+            Err(EndpointError::DeviceStatus { code: 4, name: "InvalidArgument".into() })
         );
         // Status 9 is outside the enum.
-        assert_eq!(
-            parse_set_config_response(&h("08036a020809")),
-            Err(EndpointError::device_status(9))
-        );
+        assert_eq!(parse_set_config_response(&h("08036a020809")), Err(EndpointError::device_status(9)));
         // Wrong type: an ApplyConfig answer where SetConfig's was expected.
-        assert!(matches!(
-            parse_set_config_response(&h("08057a00")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
+        assert!(matches!(parse_set_config_response(&h("08057a00")), Err(EndpointError::UnexpectedMessage { .. })));
         // Right type, missing member.
-        assert!(matches!(
-            parse_set_config_response(&h("0803")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
-        assert!(matches!(
-            parse_get_status_response(&h("0801")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
+        assert!(matches!(parse_set_config_response(&h("0803")), Err(EndpointError::UnexpectedMessage { .. })));
+        assert!(matches!(parse_get_status_response(&h("0801")), Err(EndpointError::UnexpectedMessage { .. })));
         assert_eq!(parse_apply_config_response(&h("08057a00")), Ok(()));
         assert!(parse_apply_config_response(&h("08057a020805")).is_err());
         assert_eq!(parse_scan_start_response(&h("08015a00")), Ok(()));
         assert_eq!(parse_scan_start_response(&h("0801")), Ok(()));
-        assert_eq!(
-            parse_scan_start_response(&h("080110055a00")),
-            Err(EndpointError::device_status(5))
-        );
-        assert!(matches!(
-            parse_scan_start_response(&h("08016200")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
-        assert_eq!(
-            parse_scan_status_response(&h("08036a00")),
-            Ok(ScanStatus {
-                finished: false,
-                count: 0
-            })
-        );
+        assert_eq!(parse_scan_start_response(&h("080110055a00")), Err(EndpointError::device_status(5)));
+        assert!(matches!(parse_scan_start_response(&h("08016200")), Err(EndpointError::UnexpectedMessage { .. })));
+        assert_eq!(parse_scan_status_response(&h("08036a00")), Ok(ScanStatus { finished: false, count: 0 }));
         assert!(parse_scan_status_response(&h("0803")).is_err());
         assert_eq!(parse_scan_result_response(&h("08057a00")), Ok(vec![]));
         assert_eq!(
@@ -1324,18 +1110,9 @@ mod tests {
         );
         assert_eq!(parse_ctrl_reset_response(&h("08026200")), Ok(()));
         assert_eq!(parse_ctrl_reset_response(&h("0802")), Ok(()));
-        assert_eq!(
-            parse_ctrl_reset_response(&h("080210056200")),
-            Err(EndpointError::device_status(5))
-        );
-        assert!(matches!(
-            parse_ctrl_reset_response(&h("08047200")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
-        assert!(matches!(
-            parse_ctrl_reset_response(&h("08027200")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
+        assert_eq!(parse_ctrl_reset_response(&h("080210056200")), Err(EndpointError::device_status(5)));
+        assert!(matches!(parse_ctrl_reset_response(&h("08047200")), Err(EndpointError::UnexpectedMessage { .. })));
+        assert!(matches!(parse_ctrl_reset_response(&h("08027200")), Err(EndpointError::UnexpectedMessage { .. })));
         assert_eq!(parse_ctrl_reprov_response(&h("08047200")), Ok(()));
         // Empty responses are never valid.
         assert!(parse_get_status_response(&[]).is_err());
@@ -1345,100 +1122,45 @@ mod tests {
 
     #[test]
     fn device_dispatch_follows_the_firmware() {
-        assert_eq!(
-            decode_config_request(&h("5200")),
-            Ok(ConfigCommand::GetStatus)
-        );
+        assert_eq!(decode_config_request(&h("5200")), Ok(ConfigCommand::GetStatus));
         assert_eq!(decode_config_request(&[]), Ok(ConfigCommand::GetStatus));
         assert_eq!(decode_config_request(&h("0804")), Ok(ConfigCommand::Apply));
-        assert_eq!(
-            decode_config_request(&h("08047200")),
-            Ok(ConfigCommand::Apply)
-        );
+        assert_eq!(decode_config_request(&h("08047200")), Ok(ConfigCommand::Apply));
         // The member is ignored for data-less commands...
-        assert_eq!(
-            decode_config_request(&h("08046a00")),
-            Ok(ConfigCommand::Apply)
-        );
+        assert_eq!(decode_config_request(&h("08046a00")), Ok(ConfigCommand::Apply));
         // ... but required for SetConfig.
-        assert!(matches!(
-            decode_config_request(&h("0802")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
-        assert!(matches!(
-            decode_config_request(&h("08025200")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
-        assert!(matches!(
-            decode_config_request(&h("0806")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
-        assert!(matches!(
-            decode_config_request(&h("0801")),
-            Err(EndpointError::UnexpectedMessage { .. })
-        ));
+        assert!(matches!(decode_config_request(&h("0802")), Err(EndpointError::UnexpectedMessage { .. })));
+        assert!(matches!(decode_config_request(&h("08025200")), Err(EndpointError::UnexpectedMessage { .. })));
+        assert!(matches!(decode_config_request(&h("0806")), Err(EndpointError::UnexpectedMessage { .. })));
+        assert!(matches!(decode_config_request(&h("0801")), Err(EndpointError::UnexpectedMessage { .. })));
         assert_eq!(decode_scan_request(&h("0802")), Ok(ScanCommand::Status));
         assert_eq!(decode_scan_request(&h("08026200")), Ok(ScanCommand::Status));
         assert_eq!(
             decode_scan_request(&h("5200")),
-            Ok(ScanCommand::Start(ScanParams {
-                blocking: false,
-                passive: false,
-                group_channels: 0,
-                period_ms: 0
-            }))
+            Ok(ScanCommand::Start(ScanParams { blocking: false, passive: false, group_channels: 0, period_ms: 0 }))
         );
         assert_eq!(
             decode_scan_request(&h("52071001180420ac02")),
-            Ok(ScanCommand::Start(ScanParams {
-                blocking: false,
-                passive: true,
-                group_channels: 4,
-                period_ms: 300
-            }))
+            Ok(ScanCommand::Start(ScanParams { blocking: false, passive: true, group_channels: 4, period_ms: 300 }))
         );
         assert!(decode_scan_request(&[]).is_err());
         assert!(decode_scan_request(&h("0804")).is_err());
-        assert_eq!(
-            decode_scan_request(&h("0804720408041004")),
-            Ok(ScanCommand::Result { start: 4, count: 4 })
-        );
+        assert_eq!(decode_scan_request(&h("0804720408041004")), Ok(ScanCommand::Result { start: 4, count: 4 }));
         assert_eq!(decode_ctrl_request(&h("0801")), Ok(CtrlCommand::Reset));
         assert_eq!(decode_ctrl_request(&h("08015a00")), Ok(CtrlCommand::Reset));
         assert_eq!(decode_ctrl_request(&h("0803")), Ok(CtrlCommand::Reprov));
         assert!(decode_ctrl_request(&[]).is_err());
         assert!(decode_ctrl_request(&h("0802")).is_err());
-        assert_eq!(
-            encode_ctrl_response(CtrlCommand::Reset, Status::Success),
-            h("08026200")
-        );
-        assert_eq!(
-            encode_ctrl_response(CtrlCommand::Reset, Status::InternalError),
-            h("080210056200")
-        );
-        assert_eq!(
-            encode_ctrl_response(CtrlCommand::Reprov, Status::Success),
-            h("08047200")
-        );
-        assert_eq!(
-            encode_config_response(&ConfigResponse::SetConfig(Status::InvalidArgument)),
-            h("08036a020804")
-        );
-        assert_eq!(
-            encode_config_response(&ConfigResponse::Apply(Status::InternalError)),
-            h("08057a020805")
-        );
-        assert_eq!(
-            encode_scan_response(&ScanResponse::Start, Status::InternalError),
-            h("080110055a00")
-        );
+        assert_eq!(encode_ctrl_response(CtrlCommand::Reset, Status::Success), h("08026200"));
+        assert_eq!(encode_ctrl_response(CtrlCommand::Reset, Status::InternalError), h("080210056200"));
+        assert_eq!(encode_ctrl_response(CtrlCommand::Reprov, Status::Success), h("08047200"));
+        assert_eq!(encode_config_response(&ConfigResponse::SetConfig(Status::InvalidArgument)), h("08036a020804"));
+        assert_eq!(encode_config_response(&ConfigResponse::Apply(Status::InternalError)), h("08057a020805"));
+        assert_eq!(encode_scan_response(&ScanResponse::Start, Status::InternalError), h("080110055a00"));
         assert_eq!(encode_scan_start_response(Status::Success), h("08015a00"));
         assert_eq!(encode_scan_status_response(true, 16), h("08036a0408011010"));
         assert_eq!(encode_scan_result_response(&[]), h("08057a00"));
-        assert_eq!(
-            encode_get_status_error_response(Status::InternalError),
-            h("08015a020805")
-        );
+        assert_eq!(encode_get_status_error_response(Status::InternalError), h("08015a020805"));
         assert_eq!(encode_set_config_response(Status::Success), h("08036a00"));
         assert_eq!(encode_apply_config_response(Status::Success), h("08057a00"));
     }
@@ -1449,19 +1171,11 @@ mod tests {
         for n in 1..full.len() {
             assert!(decode_config_request(&full[..n]).is_err(), "prefix {n}");
         }
-        let page = h(
-            "08057a9f010a250a0c526566506565722d486f6d65100618e1ffffffffffffffff012206240ac410a001",
-        );
+        let page = h("08057a9f010a250a0c526566506565722d486f6d65100618e1ffffffffffffffff012206240ac410a001");
         for n in 0..page.len() {
-            assert!(
-                parse_scan_result_response(&page[..n]).is_err(),
-                "prefix {n}"
-            );
+            assert!(parse_scan_result_response(&page[..n]).is_err(), "prefix {n}");
         }
-        assert!(matches!(
-            parse_get_status_response(&[0xff, 0xff, 0xff]),
-            Err(EndpointError::Malformed(_))
-        ));
+        assert!(matches!(parse_get_status_response(&[0xff, 0xff, 0xff]), Err(EndpointError::Malformed(_))));
     }
 
     proptest::proptest! {

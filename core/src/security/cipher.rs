@@ -39,15 +39,8 @@ pub struct SessionCipher {
 enum Inner {
     Plain,
     Ctr(Box<Aes256Ctr>),
-    GcmFixed {
-        aead: Box<Aes256Gcm16>,
-        iv: [u8; 16],
-    },
-    GcmCounter {
-        aead: Box<Aes256Gcm>,
-        session_id: [u8; 8],
-        counter: u32,
-    },
+    GcmFixed { aead: Box<Aes256Gcm16>, iv: [u8; 16] },
+    GcmCounter { aead: Box<Aes256Gcm>, session_id: [u8; 8], counter: u32 },
 }
 
 impl SessionCipher {
@@ -58,9 +51,7 @@ impl SessionCipher {
 
     /// Security 1: continue the given keystream (already advanced past the handshake bytes).
     pub(crate) fn ctr(stream: Box<Aes256Ctr>) -> Self {
-        Self {
-            inner: Inner::Ctr(stream),
-        }
+        Self { inner: Inner::Ctr(stream) }
     }
 
     /// Security 2 from the 32-byte AES key and the `device_nonce` as sent by the device. The mode
@@ -74,26 +65,17 @@ impl SessionCipher {
                 session_id.copy_from_slice(&device_nonce[..8]);
                 let mut ctr = [0u8; 4];
                 ctr.copy_from_slice(&device_nonce[8..]);
-                Inner::GcmCounter {
-                    aead: Box::new(aead),
-                    session_id,
-                    counter: u32::from_be_bytes(ctr),
-                }
+                Inner::GcmCounter { aead: Box::new(aead), session_id, counter: u32::from_be_bytes(ctr) }
             }
             16 => {
                 let aead = Aes256Gcm16::new_from_slice(key)
                     .map_err(|_| SecurityError::InvalidArgument("AES-256 key length".into()))?;
                 let mut iv = [0u8; 16];
                 iv.copy_from_slice(device_nonce);
-                Inner::GcmFixed {
-                    aead: Box::new(aead),
-                    iv,
-                }
+                Inner::GcmFixed { aead: Box::new(aead), iv }
             }
             n => {
-                return Err(SecurityError::Malformed(format!(
-                    "device_nonce of {n} bytes (expected 12 or 16)"
-                )));
+                return Err(SecurityError::Malformed(format!("device_nonce of {n} bytes (expected 12 or 16)")));
             }
         };
         Ok(Self { inner })
@@ -125,11 +107,7 @@ impl SessionCipher {
             Inner::GcmFixed { aead, iv } => aead
                 .encrypt(&(*iv).into(), plaintext)
                 .map_err(|_| SecurityError::InvalidArgument("plaintext too long for AES-GCM".into())),
-            Inner::GcmCounter {
-                aead,
-                session_id,
-                counter,
-            } => {
+            Inner::GcmCounter { aead, session_id, counter } => {
                 let nonce = counter_nonce(session_id, *counter)?;
                 let wire = aead
                     .encrypt(&nonce.into(), plaintext)
@@ -152,21 +130,14 @@ impl SessionCipher {
                 if wire.len() < GCM_TAG_LEN {
                     return Err(SecurityError::DecryptFailed);
                 }
-                aead.decrypt(&(*iv).into(), wire)
-                    .map_err(|_| SecurityError::DecryptFailed)
+                aead.decrypt(&(*iv).into(), wire).map_err(|_| SecurityError::DecryptFailed)
             }
-            Inner::GcmCounter {
-                aead,
-                session_id,
-                counter,
-            } => {
+            Inner::GcmCounter { aead, session_id, counter } => {
                 let nonce = counter_nonce(session_id, *counter)?;
                 if wire.len() < GCM_TAG_LEN {
                     return Err(SecurityError::DecryptFailed);
                 }
-                let plain = aead
-                    .decrypt(&nonce.into(), wire)
-                    .map_err(|_| SecurityError::DecryptFailed)?;
+                let plain = aead.decrypt(&nonce.into(), wire).map_err(|_| SecurityError::DecryptFailed)?;
                 *counter = counter.wrapping_add(1);
                 Ok(plain)
             }
@@ -187,9 +158,7 @@ impl SessionCipher {
     pub fn next_gcm_nonce(&self) -> Option<Vec<u8>> {
         match &self.inner {
             Inner::GcmFixed { iv, .. } => Some(iv.to_vec()),
-            Inner::GcmCounter {
-                session_id, counter, ..
-            } => {
+            Inner::GcmCounter { session_id, counter, .. } => {
                 let mut nonce = session_id.to_vec();
                 nonce.extend_from_slice(&counter.to_be_bytes());
                 Some(nonce)
@@ -220,9 +189,7 @@ impl fmt::Debug for SessionCipher {
 
 fn xor_stream(stream: &mut Aes256Ctr, data: &[u8]) -> Result<Vec<u8>, SecurityError> {
     let mut out = data.to_vec();
-    stream
-        .try_apply_keystream(&mut out)
-        .map_err(|_| SecurityError::CounterExhausted)?;
+    stream.try_apply_keystream(&mut out).map_err(|_| SecurityError::CounterExhausted)?;
     Ok(out)
 }
 
@@ -304,10 +271,7 @@ mod tests {
         let w1 = a.encrypt(b"x").unwrap();
         let w2 = a.encrypt(b"x").unwrap();
         assert_eq!(w1, w2, "patch 0 reuses the same IV");
-        assert!(matches!(
-            SessionCipher::gcm(&KEY, &[0u8; 13]),
-            Err(SecurityError::Malformed(_))
-        ));
+        assert!(matches!(SessionCipher::gcm(&KEY, &[0u8; 13]), Err(SecurityError::Malformed(_))));
     }
 
     #[test]

@@ -15,9 +15,7 @@ pub(crate) fn decode(bytes: &[u8], level: SecurityLevel) -> Result<Proto, Securi
         log::debug!("prov-session message for scheme {sec_ver:?}, expected {level:?}");
         return Err(SecurityError::UnexpectedMessage);
     }
-    let proto = data
-        .proto
-        .ok_or_else(|| SecurityError::Malformed("SessionData without payload".into()))?;
+    let proto = data.proto.ok_or_else(|| SecurityError::Malformed("SessionData without payload".into()))?;
     let matches = matches!(
         (&proto, level),
         (Proto::Sec0(_), SecurityLevel::Sec0)
@@ -38,11 +36,7 @@ pub(crate) fn encode(proto: Proto) -> Vec<u8> {
         Proto::Sec1(_) => SecurityLevel::Sec1,
         Proto::Sec2(_) => SecurityLevel::Sec2,
     };
-    SessionData {
-        sec_ver: scheme_version(level) as i32,
-        proto: Some(proto),
-    }
-    .encode_to_vec()
+    SessionData { sec_ver: scheme_version(level) as i32, proto: Some(proto) }.encode_to_vec()
 }
 
 /// The `msg` field of the payload (message type) of a decoded `SessionData`.
@@ -64,9 +58,7 @@ fn scheme_version(level: SecurityLevel) -> SecSchemeVersion {
 
 /// Checks a fixed-length byte field and returns it as an array.
 pub(crate) fn fixed<const L: usize>(bytes: &[u8], what: &str) -> Result<[u8; L], SecurityError> {
-    bytes
-        .try_into()
-        .map_err(|_| SecurityError::Malformed(format!("{what}: {} bytes, expected {L}", bytes.len())))
+    bytes.try_into().map_err(|_| SecurityError::Malformed(format!("{what}: {} bytes, expected {L}", bytes.len())))
 }
 
 #[cfg(test)]
@@ -76,16 +68,11 @@ mod tests {
 
     #[test]
     fn rejects_wrong_scheme_and_version() {
-        let sec0 = encode(Proto::Sec0(Sec0Payload {
-            msg: 0,
-            payload: Some(sec0_payload::Payload::Sc(S0SessionCmd {})),
-        }));
+        let sec0 =
+            encode(Proto::Sec0(Sec0Payload { msg: 0, payload: Some(sec0_payload::Payload::Sc(S0SessionCmd {})) }));
         assert_eq!(sec0, [0x52, 0x03, 0xa2, 0x01, 0x00]);
         assert!(decode(&sec0, SecurityLevel::Sec0).is_ok());
-        assert_eq!(
-            decode(&sec0, SecurityLevel::Sec1),
-            Err(SecurityError::UnexpectedMessage)
-        );
+        assert_eq!(decode(&sec0, SecurityLevel::Sec1), Err(SecurityError::UnexpectedMessage));
         // sec_ver 3 (unknown) with a sec0 payload
         let mut v3 = vec![0x10, 0x03];
         v3.extend_from_slice(&sec0);
@@ -94,13 +81,7 @@ mod tests {
         let mut v1 = vec![0x10, 0x01];
         v1.extend_from_slice(&sec0);
         assert_eq!(decode(&v1, SecurityLevel::Sec1), Err(SecurityError::UnexpectedMessage));
-        assert!(matches!(
-            decode(&[], SecurityLevel::Sec0),
-            Err(SecurityError::Malformed(_))
-        ));
-        assert!(matches!(
-            decode(&[0xff], SecurityLevel::Sec0),
-            Err(SecurityError::Malformed(_))
-        ));
+        assert!(matches!(decode(&[], SecurityLevel::Sec0), Err(SecurityError::Malformed(_))));
+        assert!(matches!(decode(&[0xff], SecurityLevel::Sec0), Err(SecurityError::Malformed(_))));
     }
 }

@@ -209,23 +209,13 @@ impl ClientHandshake {
         let step = self.step();
         let result = match self.state {
             ClientState::Sec0(s) => s.on_response(response).map(ClientStep::Done),
-            ClientState::Sec1Resp0(s) => s.on_response0(response).map(|(s, r)| {
-                ClientStep::Send(
-                    ClientHandshake {
-                        state: ClientState::Sec1Resp1(s),
-                    },
-                    r,
-                )
-            }),
+            ClientState::Sec1Resp0(s) => s
+                .on_response0(response)
+                .map(|(s, r)| ClientStep::Send(ClientHandshake { state: ClientState::Sec1Resp1(s) }, r)),
             ClientState::Sec1Resp1(s) => s.on_response1(response).map(ClientStep::Done),
-            ClientState::Sec2Resp0(s) => s.on_response0(response).map(|(s, r)| {
-                ClientStep::Send(
-                    ClientHandshake {
-                        state: ClientState::Sec2Resp1(s),
-                    },
-                    r,
-                )
-            }),
+            ClientState::Sec2Resp0(s) => s
+                .on_response0(response)
+                .map(|(s, r)| ClientStep::Send(ClientHandshake { state: ClientState::Sec2Resp1(s) }, r)),
             ClientState::Sec2Resp1(s) => s.on_response1(response).map(ClientStep::Done),
         };
         if let Err(e) = &result {
@@ -322,10 +312,7 @@ enum DeviceState {
 impl DeviceSecuritySession {
     /// A new session with no handshake done yet.
     pub fn new(config: Arc<DeviceSecurityConfig>) -> Self {
-        Self {
-            config,
-            state: DeviceState::Idle,
-        }
+        Self { config, state: DeviceState::Idle }
     }
 
     /// The device's scheme.
@@ -461,40 +448,22 @@ mod tests {
 
     #[test]
     fn debug_output_is_redacted() {
-        let creds = Credentials::Sec2 {
-            username: "wifiprov".into(),
-            password: "hunter22".into(),
-        };
-        let config = DeviceSecurityConfig::Sec1 {
-            pop: Some("pop-9876".into()),
-        };
+        let creds = Credentials::Sec2 { username: "wifiprov".into(), password: "hunter22".into() };
+        let config = DeviceSecurityConfig::Sec1 { pop: Some("pop-9876".into()) };
         let mut rng = TestRng(5);
         let (hs, _) = ClientHandshake::start(creds.clone(), &mut rng).unwrap();
         let mut device = DeviceSecuritySession::new(Arc::new(config.clone()));
-        let (phone1, cmd0) = ClientHandshake::start(
-            Credentials::Sec1 {
-                pop: Some("pop-9876".into()),
-            },
-            &mut rng,
-        )
-        .unwrap();
+        let (phone1, cmd0) =
+            ClientHandshake::start(Credentials::Sec1 { pop: Some("pop-9876".into()) }, &mut rng).unwrap();
         let resp0 = device.handle(&cmd0, &mut rng).unwrap();
-        let ClientStep::Send(phone1, _) = phone1.on_response(&resp0).unwrap() else {
-            panic!("expected Send")
-        };
+        let ClientStep::Send(phone1, _) = phone1.on_response(&resp0).unwrap() else { panic!("expected Send") };
         let texts = [
             format!("{creds:?}"),
             format!("{config:?}"),
             format!("{hs:?}"),
             format!("{phone1:?}"),
             format!("{device:?}"),
-            format!(
-                "{:?}",
-                Credentials::Sec2Stripped {
-                    username: "u".into(),
-                    password: "hunter22".into()
-                }
-            ),
+            format!("{:?}", Credentials::Sec2Stripped { username: "u".into(), password: "hunter22".into() }),
         ];
         for text in texts {
             assert!(!text.contains("hunter22") && !text.contains("pop-9876"), "{text}");

@@ -67,9 +67,7 @@ impl DeviceAwaitCommand {
         }
         let response = codec::encode(Proto::Sec0(Sec0Payload {
             msg: Sec0MsgType::S0SessionResponse as i32,
-            payload: Some(Payload::Sr(S0SessionResp {
-                status: Status::Success as i32,
-            })),
+            payload: Some(Payload::Sr(S0SessionResp { status: Status::Success as i32 })),
         }));
         Ok((SessionCipher::plain(), response))
     }
@@ -92,21 +90,12 @@ mod tests {
     #[test]
     fn rejects_wrong_messages() {
         let (client, request) = client_start();
-        assert_eq!(
-            client.on_response(&request).unwrap_err(),
-            SecurityError::UnexpectedMessage
-        );
+        assert_eq!(client.on_response(&request).unwrap_err(), SecurityError::UnexpectedMessage);
         let response = [0x52, 0x05, 0x08, 0x01, 0xaa, 0x01, 0x00];
-        assert_eq!(
-            DeviceAwaitCommand::new().on_command(&response).unwrap_err(),
-            SecurityError::UnexpectedMessage
-        );
+        assert_eq!(DeviceAwaitCommand::new().on_command(&response).unwrap_err(), SecurityError::UnexpectedMessage);
         // status InvalidArgument
         let (client, _) = client_start();
         let bad = [0x52, 0x07, 0x08, 0x01, 0xaa, 0x01, 0x02, 0x08, 0x04];
-        assert_eq!(
-            client.on_response(&bad).unwrap_err(),
-            SecurityError::DeviceRejectedStep(1)
-        );
+        assert_eq!(client.on_response(&bad).unwrap_err(), SecurityError::DeviceRejectedStep(1));
     }
 }

@@ -67,17 +67,12 @@ fn agree(
 
 fn xor32(stream: &mut Aes256Ctr, data: &[u8; 32]) -> Result<[u8; 32], SecurityError> {
     let mut out = *data;
-    stream
-        .try_apply_keystream(&mut out)
-        .map_err(|_| SecurityError::CounterExhausted)?;
+    stream.try_apply_keystream(&mut out).map_err(|_| SecurityError::CounterExhausted)?;
     Ok(out)
 }
 
 fn encode(msg: Sec1MsgType, payload: Payload) -> Vec<u8> {
-    codec::encode(Proto::Sec1(Sec1Payload {
-        msg: msg as i32,
-        payload: Some(payload),
-    }))
+    codec::encode(Proto::Sec1(Sec1Payload { msg: msg as i32, payload: Some(payload) }))
 }
 
 fn decode(bytes: &[u8]) -> Result<Sec1Payload, SecurityError> {
@@ -100,20 +95,9 @@ pub struct ClientAwaitResp0 {
 pub fn client_start(pop: Option<&Secret>, rng: &mut impl CryptoRng) -> (ClientAwaitResp0, Vec<u8>) {
     let secret = EphemeralSecret::random_from_rng(rng);
     let client_pub = PublicKey::from(&secret).to_bytes();
-    let request = encode(
-        Sec1MsgType::SessionCommand0,
-        Payload::Sc0(SessionCmd0 {
-            client_pubkey: client_pub.to_vec(),
-        }),
-    );
-    (
-        ClientAwaitResp0 {
-            secret,
-            client_pub,
-            pop: pop_bytes(pop),
-        },
-        request,
-    )
+    let request =
+        encode(Sec1MsgType::SessionCommand0, Payload::Sc0(SessionCmd0 { client_pubkey: client_pub.to_vec() }));
+    (ClientAwaitResp0 { secret, client_pub, pop: pop_bytes(pop) }, request)
 }
 
 impl ClientAwaitResp0 {
@@ -132,19 +116,9 @@ impl ClientAwaitResp0 {
         let device_random: [u8; DEVICE_RANDOM_LEN] = codec::fixed(&resp.device_random, "device_random")?;
         let mut stream = agree(self.secret, &device_pub, self.pop.as_ref(), &device_random)?;
         let verify = xor32(&mut stream, &device_pub)?;
-        let request = encode(
-            Sec1MsgType::SessionCommand1,
-            Payload::Sc1(SessionCmd1 {
-                client_verify_data: verify.to_vec(),
-            }),
-        );
-        Ok((
-            ClientAwaitResp1 {
-                stream,
-                client_pub: self.client_pub,
-            },
-            request,
-        ))
+        let request =
+            encode(Sec1MsgType::SessionCommand1, Payload::Sc1(SessionCmd1 { client_verify_data: verify.to_vec() }));
+        Ok((ClientAwaitResp1 { stream, client_pub: self.client_pub }, request))
     }
 }
 
@@ -227,14 +201,7 @@ impl DeviceAwaitCmd0 {
                 device_random: device_random.to_vec(),
             }),
         );
-        Ok((
-            DeviceAwaitCmd1 {
-                stream,
-                client_pub,
-                device_pub,
-            },
-            response,
-        ))
+        Ok((DeviceAwaitCmd1 { stream, client_pub, device_pub }, response))
     }
 }
 
@@ -269,10 +236,7 @@ impl DeviceAwaitCmd1 {
         let verify = xor32(&mut self.stream, &self.client_pub)?;
         let response = encode(
             Sec1MsgType::SessionResponse1,
-            Payload::Sr1(SessionResp1 {
-                status: Status::Success as i32,
-                device_verify_data: verify.to_vec(),
-            }),
+            Payload::Sr1(SessionResp1 { status: Status::Success as i32, device_verify_data: verify.to_vec() }),
         );
         Ok((SessionCipher::ctr(self.stream), response))
     }
@@ -304,11 +268,7 @@ mod tests {
         let (c0, req0) = client_start(Some(&pop), &mut rng);
         let (d1, resp0) = DeviceAwaitCmd0::new(Some(&pop)).on_command0(&req0, &mut rng).unwrap();
         let (c1, req1) = c0.on_response0(&resp0).unwrap();
-        for text in [
-            format!("{c1:?}"),
-            format!("{d1:?}"),
-            format!("{:?}", DeviceAwaitCmd0::new(Some(&pop))),
-        ] {
+        for text in [format!("{c1:?}"), format!("{d1:?}"), format!("{:?}", DeviceAwaitCmd0::new(Some(&pop)))] {
             assert!(!text.contains("abcd1234"), "{text}");
         }
         let (mut dev, resp1) = d1.on_command1(&req1).unwrap();
@@ -320,12 +280,7 @@ mod tests {
     #[test]
     fn low_order_point_is_rejected() {
         let mut rng = Counter(3);
-        let req0 = encode(
-            Sec1MsgType::SessionCommand0,
-            Payload::Sc0(SessionCmd0 {
-                client_pubkey: vec![0u8; 32],
-            }),
-        );
+        let req0 = encode(Sec1MsgType::SessionCommand0, Payload::Sc0(SessionCmd0 { client_pubkey: vec![0u8; 32] }));
         let err = DeviceAwaitCmd0::new(None).on_command0(&req0, &mut rng).unwrap_err();
         assert_eq!(err, SecurityError::InvalidPeerValue);
     }

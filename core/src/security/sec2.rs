@@ -26,10 +26,7 @@ use super::{Sec2Patch, SecurityLevel};
 pub const SESSION_ID_LEN: usize = 8;
 
 fn encode(msg: Sec2MsgType, payload: Payload) -> Vec<u8> {
-    codec::encode(Proto::Sec2(Sec2Payload {
-        msg: msg as i32,
-        payload: Some(payload),
-    }))
+    codec::encode(Proto::Sec2(Sec2Payload { msg: msg as i32, payload: Some(payload) }))
 }
 
 fn decode(bytes: &[u8]) -> Result<Sec2Payload, SecurityError> {
@@ -67,9 +64,7 @@ pub fn client_start(
     rng: &mut impl CryptoRng,
 ) -> Result<(ClientAwaitResp0, Vec<u8>), SecurityError> {
     if username.is_empty() {
-        return Err(SecurityError::InvalidArgument(
-            "the SRP username must not be empty".into(),
-        ));
+        return Err(SecurityError::InvalidArgument("the SRP username must not be empty".into()));
     }
     let mut a = Zeroizing::new([0u8; EXPONENT_LEN]);
     rng.fill_bytes(&mut a[..]);
@@ -77,10 +72,7 @@ pub fn client_start(
     let a_pub = Box::new(srp::client_public(&a));
     let request = encode(
         Sec2MsgType::S2SessionCommand0,
-        Payload::Sc0(S2SessionCmd0 {
-            client_username: username.as_bytes().to_vec(),
-            client_pubkey: a_pub.to_vec(),
-        }),
+        Payload::Sc0(S2SessionCmd0 { client_username: username.as_bytes().to_vec(), client_pubkey: a_pub.to_vec() }),
     );
     let state = ClientAwaitResp0 {
         username: username.as_bytes().to_vec(),
@@ -106,10 +98,7 @@ impl ClientAwaitResp0 {
         }
         let b_pub = resp.device_pubkey;
         if b_pub.is_empty() || b_pub.len() > N_LEN {
-            return Err(SecurityError::Malformed(format!(
-                "device_pubkey of {} bytes",
-                b_pub.len()
-            )));
+            return Err(SecurityError::Malformed(format!("device_pubkey of {} bytes", b_pub.len())));
         }
         let salt = resp.device_salt;
         if salt.is_empty() {
@@ -121,19 +110,8 @@ impl ClientAwaitResp0 {
         let k = srp::session_key(&s);
         let m1 = srp::client_proof(&self.username, &salt, &self.a_pub[..], &b_pub, &k);
         let m2 = srp::device_proof(&self.a_pub[..], &m1, &k);
-        let request = encode(
-            Sec2MsgType::S2SessionCommand1,
-            Payload::Sc1(S2SessionCmd1 {
-                client_proof: m1.to_vec(),
-            }),
-        );
-        Ok((
-            ClientAwaitResp1 {
-                expected_m2: m2,
-                key: aes_key(&k),
-            },
-            request,
-        ))
+        let request = encode(Sec2MsgType::S2SessionCommand1, Payload::Sc1(S2SessionCmd1 { client_proof: m1.to_vec() }));
+        Ok((ClientAwaitResp1 { expected_m2: m2, key: aes_key(&k) }, request))
     }
 }
 
@@ -191,11 +169,7 @@ pub struct DeviceAwaitCmd0 {
 impl DeviceAwaitCmd0 {
     /// A fresh device-side security 2 session with the provisioned salt and verifier.
     pub fn new(salt: &[u8], verifier: &[u8], patch: Sec2Patch) -> Self {
-        Self {
-            salt: salt.to_vec(),
-            verifier: verifier.to_vec(),
-            patch,
-        }
+        Self { salt: salt.to_vec(), verifier: verifier.to_vec(), patch }
     }
 
     /// Handles Command0 (username, A of exactly 384 bytes): rejects `A mod N = 0` and `u = 0`,
@@ -234,23 +208,13 @@ impl DeviceAwaitCmd0 {
                 device_salt: self.salt.clone(),
             }),
         );
-        Ok((
-            DeviceAwaitCmd1 {
-                expected_m1: m1,
-                m2,
-                key: aes_key(&k),
-                patch: self.patch,
-            },
-            response,
-        ))
+        Ok((DeviceAwaitCmd1 { expected_m1: m1, m2, key: aes_key(&k), patch: self.patch }, response))
     }
 }
 
 impl fmt::Debug for DeviceAwaitCmd0 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("sec2::DeviceAwaitCmd0")
-            .field("patch", &self.patch)
-            .finish_non_exhaustive()
+        f.debug_struct("sec2::DeviceAwaitCmd0").field("patch", &self.patch).finish_non_exhaustive()
     }
 }
 
@@ -309,9 +273,7 @@ impl DeviceAwaitCmd1 {
 
 impl fmt::Debug for DeviceAwaitCmd1 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("sec2::DeviceAwaitCmd1")
-            .field("patch", &self.patch)
-            .finish_non_exhaustive()
+        f.debug_struct("sec2::DeviceAwaitCmd1").field("patch", &self.patch).finish_non_exhaustive()
     }
 }
 
@@ -322,11 +284,7 @@ mod tests {
 
     fn device(patch: Sec2Patch) -> DeviceAwaitCmd0 {
         let salt = [0x5au8; 16];
-        DeviceAwaitCmd0::new(
-            &salt,
-            &srp::compute_verifier(b"user", b"secret-pw", &salt, false),
-            patch,
-        )
+        DeviceAwaitCmd0::new(&salt, &srp::compute_verifier(b"user", b"secret-pw", &salt, false), patch)
     }
 
     #[test]
@@ -353,22 +311,13 @@ mod tests {
         let mut rng = TestRng(2);
         let short = encode(
             Sec2MsgType::S2SessionCommand0,
-            Payload::Sc0(S2SessionCmd0 {
-                client_username: b"u".to_vec(),
-                client_pubkey: vec![7u8; 383],
-            }),
+            Payload::Sc0(S2SessionCmd0 { client_username: b"u".to_vec(), client_pubkey: vec![7u8; 383] }),
         );
-        assert!(matches!(
-            device(Sec2Patch::Patch1).on_command0(&short, &mut rng),
-            Err(SecurityError::Malformed(_))
-        ));
+        assert!(matches!(device(Sec2Patch::Patch1).on_command0(&short, &mut rng), Err(SecurityError::Malformed(_))));
         for a in [vec![0u8; 384], srp::modulus().to_vec()] {
             let req = encode(
                 Sec2MsgType::S2SessionCommand0,
-                Payload::Sc0(S2SessionCmd0 {
-                    client_username: b"u".to_vec(),
-                    client_pubkey: a,
-                }),
+                Payload::Sc0(S2SessionCmd0 { client_username: b"u".to_vec(), client_pubkey: a }),
             );
             assert_eq!(
                 device(Sec2Patch::Patch1).on_command0(&req, &mut rng).unwrap_err(),
@@ -377,15 +326,9 @@ mod tests {
         }
         let no_user = encode(
             Sec2MsgType::S2SessionCommand0,
-            Payload::Sc0(S2SessionCmd0 {
-                client_username: Vec::new(),
-                client_pubkey: vec![7u8; 384],
-            }),
+            Payload::Sc0(S2SessionCmd0 { client_username: Vec::new(), client_pubkey: vec![7u8; 384] }),
         );
-        assert!(matches!(
-            device(Sec2Patch::Patch1).on_command0(&no_user, &mut rng),
-            Err(SecurityError::Malformed(_))
-        ));
+        assert!(matches!(device(Sec2Patch::Patch1).on_command0(&no_user, &mut rng), Err(SecurityError::Malformed(_))));
     }
 
     #[test]
@@ -394,11 +337,7 @@ mod tests {
         let response = |b: Vec<u8>, salt: Vec<u8>| {
             encode(
                 Sec2MsgType::S2SessionResponse0,
-                Payload::Sr0(S2SessionResp0 {
-                    status: 0,
-                    device_pubkey: b,
-                    device_salt: salt,
-                }),
+                Payload::Sr0(S2SessionResp0 { status: 0, device_pubkey: b, device_salt: salt }),
             )
         };
         let cases = [
@@ -409,16 +348,9 @@ mod tests {
             let (c0, _) = client_start("u", &password, false, &mut TestRng(3)).unwrap();
             assert_eq!(c0.on_response0(&response(b, salt)).unwrap_err(), expected);
         }
-        for (b, salt) in [
-            (vec![1u8; 385], vec![1u8; 16]),
-            (Vec::new(), vec![1u8; 16]),
-            (vec![3u8; 384], Vec::new()),
-        ] {
+        for (b, salt) in [(vec![1u8; 385], vec![1u8; 16]), (Vec::new(), vec![1u8; 16]), (vec![3u8; 384], Vec::new())] {
             let (c0, _) = client_start("u", &password, false, &mut TestRng(3)).unwrap();
-            assert!(matches!(
-                c0.on_response0(&response(b, salt)),
-                Err(SecurityError::Malformed(_))
-            ));
+            assert!(matches!(c0.on_response0(&response(b, salt)), Err(SecurityError::Malformed(_))));
         }
     }
 }

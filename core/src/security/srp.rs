@@ -48,11 +48,7 @@ fn consts() -> &'static Consts {
         let n_bytes = fixed_bytes(modulus.as_ref());
         let g_pad = fixed_bytes(&g.retrieve());
 
-        let k: [u8; HASH_LEN] = Sha512::new()
-            .chain_update(n_bytes)
-            .chain_update(g_pad)
-            .finalize()
-            .into();
+        let k: [u8; HASH_LEN] = Sha512::new().chain_update(n_bytes).chain_update(g_pad).finalize().into();
         let h_n: [u8; HASH_LEN] = Sha512::digest(n_bytes).into();
         let h_g: [u8; HASH_LEN] = Sha512::digest(g_pad).into();
         let mut hn_xor_hg = [0u8; HASH_LEN];
@@ -96,10 +92,7 @@ pub fn pad(value: &[u8]) -> Result<[u8; N_LEN], SecurityError> {
     let first = value.iter().position(|&b| b != 0).unwrap_or(value.len());
     let significant = &value[first..];
     if significant.len() > N_LEN {
-        return Err(SecurityError::Malformed(format!(
-            "SRP value of {} bytes (max {N_LEN})",
-            value.len()
-        )));
+        return Err(SecurityError::Malformed(format!("SRP value of {} bytes (max {N_LEN})", value.len())));
     }
     let mut out = [0u8; N_LEN];
     out[N_LEN - significant.len()..].copy_from_slice(significant);
@@ -108,14 +101,7 @@ pub fn pad(value: &[u8]) -> Result<[u8; N_LEN], SecurityError> {
 
 /// The inner digest `H(I ":" P)`.
 pub fn inner_hash(username: &[u8], password: &[u8]) -> Zeroizing<[u8; HASH_LEN]> {
-    Zeroizing::new(
-        Sha512::new()
-            .chain_update(username)
-            .chain_update(b":")
-            .chain_update(password)
-            .finalize()
-            .into(),
-    )
+    Zeroizing::new(Sha512::new().chain_update(username).chain_update(b":").chain_update(password).finalize().into())
 }
 
 /// `x = H(salt || inner)` with the salt verbatim. With `stripped`, the inner digest loses its
@@ -169,11 +155,7 @@ pub fn is_zero_mod_n(value: &[u8]) -> Result<bool, SecurityError> {
 
 /// `u = H(PAD(A) || PAD(B))`.
 pub fn compute_u(a_pub: &[u8], b_pub: &[u8]) -> Result<[u8; HASH_LEN], SecurityError> {
-    Ok(Sha512::new()
-        .chain_update(pad(a_pub)?)
-        .chain_update(pad(b_pub)?)
-        .finalize()
-        .into())
+    Ok(Sha512::new().chain_update(pad(a_pub)?).chain_update(pad(b_pub)?).finalize().into())
 }
 
 /// Client premaster secret `S = (B - k*g^x)^(a + u*x) mod N`, minimal big-endian.
@@ -192,9 +174,7 @@ pub fn client_premaster(
     let x_int = secret_int(x);
     let a_int = secret_int(a);
     let u_int = BoxedUint::from_be_slice_vartime(u);
-    let mut s = c
-        .client
-        .compute_premaster_secret(&b_int, &c.k_int, &x_int, &a_int, &u_int);
+    let mut s = c.client.compute_premaster_secret(&b_int, &c.k_int, &x_int, &a_int, &u_int);
     let out = Zeroizing::new(s.to_be_bytes_trimmed_vartime().into_vec());
     s.zeroize();
     Ok(out)
@@ -243,12 +223,7 @@ pub fn client_proof(username: &[u8], salt: &[u8], a_pub: &[u8], b_pub: &[u8], ke
 
 /// Device proof `M2 = H(A || M1 || K)`.
 pub fn device_proof(a_pub: &[u8], m1: &[u8; HASH_LEN], key: &[u8; HASH_LEN]) -> [u8; HASH_LEN] {
-    Sha512::new()
-        .chain_update(a_pub)
-        .chain_update(m1)
-        .chain_update(key)
-        .finalize()
-        .into()
+    Sha512::new().chain_update(a_pub).chain_update(m1).chain_update(key).finalize().into()
 }
 
 fn is_all_zero(bytes: &[u8]) -> bool {
@@ -308,14 +283,8 @@ mod tests {
         let s_device = device_premaster(&big_a, &v, &u, &b).unwrap();
         assert_eq!(*s_client, *s_device);
         assert!(client_premaster(&modulus(), &x, &a, &u).is_err());
-        assert_eq!(
-            device_premaster(&[0u8; 384], &v, &u, &b),
-            Err(SecurityError::InvalidPeerValue)
-        );
-        assert_eq!(
-            client_premaster(&big_b, &x, &a, &[0u8; 64]),
-            Err(SecurityError::InvalidPeerValue)
-        );
+        assert_eq!(device_premaster(&[0u8; 384], &v, &u, &b), Err(SecurityError::InvalidPeerValue));
+        assert_eq!(client_premaster(&big_b, &x, &a, &[0u8; 64]), Err(SecurityError::InvalidPeerValue));
     }
 }
 
@@ -346,9 +315,6 @@ mod reduction_tests {
         assert_eq!(*reduced, *unreduced);
         let v = verifier_from_x(&x);
         let b = [0x42u8; 32];
-        assert_eq!(
-            *device_premaster(&[9], &v, &u, &b).unwrap(),
-            *device_premaster(&n_plus(9), &v, &u, &b).unwrap()
-        );
+        assert_eq!(*device_premaster(&[9], &v, &u, &b).unwrap(), *device_premaster(&n_plus(9), &v, &u, &b).unwrap());
     }
 }

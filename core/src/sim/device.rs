@@ -153,7 +153,8 @@ impl SimConfig {
             _ => {}
         }
         let patch = match &self.security {
-            SimSecurity::Sec2 { patch: Sec2Patch::Patch1, .. } | SimSecurity::Sec2Provisioned { patch: Sec2Patch::Patch1, .. } => 1,
+            SimSecurity::Sec2 { patch: Sec2Patch::Patch1, .. }
+            | SimSecurity::Sec2Provisioned { patch: Sec2Patch::Patch1, .. } => 1,
             _ => 0,
         };
         VersionInfo {
@@ -309,13 +310,13 @@ impl SimDevice {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_rng(&mut rand::rng()),
         };
-        Self::build(config, SimRng::Seeded(rng))
+        Self::build(config, SimRng::Seeded(Box::new(rng)))
     }
 
     /// Builds a device whose every random draw (session cookies, key pairs, nonces, salts) comes
     /// from `source`, in the order the firmware would draw — for replaying recorded sessions
     /// byte for byte. `config.seed` is ignored.
-    pub fn with_randomness(config: SimConfig, source: Box<dyn FnMut(&mut [u8]) + Send>) -> Arc<Self> {
+    pub fn with_randomness(config: SimConfig, source: RandomSource) -> Arc<Self> {
         Self::build(config, SimRng::Scripted(source))
     }
 
@@ -498,7 +499,9 @@ impl SimDevice {
 
     fn wifi_status(&self, st: &mut State) -> wifi::WifiStatus {
         let next = match &mut st.wifi {
-            WifiState::Started | WifiState::Received { .. } => return wifi::WifiStatus::Connecting { attempts_remaining: None },
+            WifiState::Started | WifiState::Received { .. } => {
+                return wifi::WifiStatus::Connecting { attempts_remaining: None };
+            }
             WifiState::Connected(info) => return wifi::WifiStatus::Connected(info.clone()),
             WifiState::Failed(reason) => return wifi::WifiStatus::Failed(*reason),
             WifiState::Joining { ssid, passphrase, since, polls, failed_attempts } => {
@@ -562,7 +565,13 @@ impl SimDevice {
             wifi::ConfigCommand::Apply => {
                 let status = match std::mem::replace(&mut st.wifi, WifiState::Started) {
                     WifiState::Received { ssid, passphrase } => {
-                        st.wifi = WifiState::Joining { ssid, passphrase, since: Instant::now(), polls: 0, failed_attempts: 0 };
+                        st.wifi = WifiState::Joining {
+                            ssid,
+                            passphrase,
+                            since: Instant::now(),
+                            polls: 0,
+                            failed_attempts: 0,
+                        };
                         endpoints::DeviceStatus::Success
                     }
                     other => {
@@ -674,10 +683,13 @@ impl SimDevice {
     }
 }
 
+/// A source of device randomness for [`SimDevice::with_randomness`]: fills the buffer it is given.
+pub type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
+
 /// The simulated device's randomness: seeded, or scripted by a test.
 enum SimRng {
-    Seeded(StdRng),
-    Scripted(Box<dyn FnMut(&mut [u8]) + Send>),
+    Seeded(Box<StdRng>),
+    Scripted(RandomSource),
 }
 
 impl rand_core::TryRng for SimRng {
@@ -698,7 +710,7 @@ impl rand_core::TryRng for SimRng {
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
         match self {
-            SimRng::Seeded(rng) => rand_core::Rng::fill_bytes(rng, dst),
+            SimRng::Seeded(rng) => rand_core::Rng::fill_bytes(rng.as_mut(), dst),
             SimRng::Scripted(source) => source(dst),
         }
         Ok(())
@@ -753,7 +765,11 @@ impl DeviceLink for SimDevice {
     fn has_endpoint(&self, endpoint: &str) -> bool {
         matches!(
             endpoint,
-            endpoints::PROTO_VER | endpoints::PROV_SESSION | endpoints::PROV_CONFIG | endpoints::PROV_SCAN | endpoints::PROV_CTRL
+            endpoints::PROTO_VER
+                | endpoints::PROV_SESSION
+                | endpoints::PROV_CONFIG
+                | endpoints::PROV_SCAN
+                | endpoints::PROV_CTRL
         ) || self.config.echo_endpoints.iter().any(|e| e == endpoint)
     }
 

@@ -53,10 +53,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The value of the first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -95,9 +92,7 @@ pub struct HttpDeviceServer {
 
 impl std::fmt::Debug for HttpDeviceServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpDeviceServer")
-            .field("local_addr", &self.local_addr)
-            .finish_non_exhaustive()
+        f.debug_struct("HttpDeviceServer").field("local_addr", &self.local_addr).finish_non_exhaustive()
     }
 }
 
@@ -126,12 +121,7 @@ impl SessionTracker {
     /// Attributes a request on `connection` with the given `Cookie` value to a session, opening a
     /// new one on `link` when it does not belong to the current one. Returns the session and
     /// whether it is new.
-    fn track(
-        &mut self,
-        connection: u64,
-        cookie: Option<&str>,
-        link: &dyn DeviceLink,
-    ) -> (u32, bool) {
+    fn track(&mut self, connection: u64, cookie: Option<&str>, link: &dyn DeviceLink) -> (u32, bool) {
         let cookie = cookie.filter(|value| value.len() < COOKIE_BUFFER);
         let same = match (cookie, self.current) {
             (Some(value), Some(current)) => {
@@ -201,11 +191,7 @@ impl HttpDeviceServer {
             recorded: Mutex::new(None),
             next_connection: AtomicU64::new(1),
         });
-        Ok(Self {
-            listener,
-            local_addr,
-            shared,
-        })
+        Ok(Self { listener, local_addr, shared })
     }
 
     /// The address the server listens on.
@@ -269,12 +255,7 @@ impl HttpDeviceServer {
         let stop = Arc::new(tokio::sync::Notify::new());
         let stopped = Arc::clone(&stop);
         let task = tokio::spawn(self.serve_until(async move { stopped.notified().await }));
-        HttpServerHandle {
-            local_addr,
-            shared,
-            stop,
-            task,
-        }
+        HttpServerHandle { local_addr, shared, stop, task }
     }
 }
 
@@ -289,9 +270,7 @@ pub struct HttpServerHandle {
 
 impl std::fmt::Debug for HttpServerHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpServerHandle")
-            .field("local_addr", &self.local_addr)
-            .finish_non_exhaustive()
+        f.debug_struct("HttpServerHandle").field("local_addr", &self.local_addr).finish_non_exhaustive()
     }
 }
 
@@ -362,10 +341,7 @@ struct RequestHead {
 
 impl RequestHead {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -378,17 +354,11 @@ enum HeadError {
     Reject(u16, &'static str, &'static str),
 }
 
-const BAD_REQUEST: HeadError = HeadError::Reject(
-    400,
-    "Bad Request",
-    "Server unable to understand request due to invalid syntax",
-);
+const BAD_REQUEST: HeadError =
+    HeadError::Reject(400, "Bad Request", "Server unable to understand request due to invalid syntax");
 
 async fn serve_connection(shared: Arc<Shared>, mut stream: TcpStream, connection: u64) {
-    let _guard = ConnectionGuard {
-        shared: Arc::clone(&shared),
-        connection,
-    };
+    let _guard = ConnectionGuard { shared: Arc::clone(&shared), connection };
     if let Err(error) = stream.set_nodelay(true) {
         log::debug!("device http server: cannot set TCP_NODELAY: {error}");
     }
@@ -427,17 +397,7 @@ async fn serve_request(
         Some(name) if link.has_endpoint(name) => name,
         _ => {
             log::debug!("device http server: no endpoint for this URI");
-            reject(
-                shared,
-                stream,
-                buffer,
-                connection,
-                head,
-                404,
-                "Not Found",
-                "This URI doesn't exist",
-            )
-            .await;
+            reject(shared, stream, buffer, connection, head, 404, "Not Found", "This URI doesn't exist").await;
             return Keep::Close;
         }
     };
@@ -458,19 +418,10 @@ async fn serve_request(
 
     // From here on the device's one request handler runs: one request at a time.
     let _device = shared.gate.lock().await;
-    let (session, new_session) =
-        shared
-            .tracker()
-            .track(connection, head.header("Cookie"), link.as_ref());
-    let closed = RequestOutcome::ClosedWithoutResponse {
-        session,
-        new_session,
-    };
+    let (session, new_session) = shared.tracker().track(connection, head.header("Cookie"), link.as_ref());
+    let closed = RequestOutcome::ClosedWithoutResponse { session, new_session };
     if !(1..=MAX_REQUEST_BODY).contains(&head.content_length) {
-        log::debug!(
-            "device http server: /{endpoint} body of {} bytes rejected",
-            head.content_length
-        );
+        log::debug!("device http server: /{endpoint} body of {} bytes rejected", head.content_length);
         shared.record(connection, head, closed);
         return Keep::Close;
     }
@@ -486,36 +437,17 @@ async fn serve_request(
     }
     let handler_link = Arc::clone(link);
     let handler_endpoint = endpoint.to_owned();
-    let outcome =
-        tokio::task::spawn_blocking(move || handler_link.handle(session, &handler_endpoint, &body))
-            .await
-            .unwrap_or_else(|_| {
-                Err(DeviceFailure::Failed(
-                    "the request handler panicked".to_owned(),
-                ))
-            });
+    let outcome = tokio::task::spawn_blocking(move || handler_link.handle(session, &handler_endpoint, &body))
+        .await
+        .unwrap_or_else(|_| Err(DeviceFailure::Failed("the request handler panicked".to_owned())));
 
     match outcome {
         Ok(response) => {
-            log::debug!(
-                "device http server: /{endpoint} answered {} bytes",
-                response.len()
-            );
+            log::debug!("device http server: /{endpoint} answered {} bytes", response.len());
             // Recorded before the client can see the answer, so tests can inspect it at once.
-            shared.record(
-                connection,
-                head,
-                RequestOutcome::Answered {
-                    session,
-                    new_session,
-                },
-            );
+            shared.record(connection, head, RequestOutcome::Answered { session, new_session });
             let written = write_ok(stream, &response, new_session.then_some(session)).await;
-            if written.is_ok() {
-                Keep::Open
-            } else {
-                Keep::Close
-            }
+            if written.is_ok() { Keep::Open } else { Keep::Close }
         }
         Err(_failure) => {
             // The device answers nothing at all: the client sees the connection close.
@@ -551,10 +483,7 @@ async fn reject(
 
 /// Reads until a complete request head is in `buffer` and parses it. `Ok(None)`: the client
 /// closed the connection between requests.
-async fn read_head(
-    stream: &mut TcpStream,
-    buffer: &mut Vec<u8>,
-) -> Result<Option<RequestHead>, HeadError> {
+async fn read_head(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<Option<RequestHead>, HeadError> {
     loop {
         if let Some(end) = find_head_end(buffer) {
             let head_bytes: Vec<u8> = buffer.drain(..end + 4).collect();
@@ -594,33 +523,21 @@ fn parse_head(bytes: &[u8]) -> Result<RequestHead, HeadError> {
     let mut lines = text.split("\r\n");
     let request_line = lines.next().ok_or(BAD_REQUEST)?;
     let mut parts = request_line.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(BAD_REQUEST);
     };
-    if method.is_empty()
-        || !method.bytes().all(|b| b.is_ascii_uppercase())
-        || !target.starts_with('/')
-    {
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || !target.starts_with('/') {
         return Err(BAD_REQUEST);
     }
     if version != "HTTP/1.1" && version != "HTTP/1.0" {
-        return Err(HeadError::Reject(
-            505,
-            "Version Not Supported",
-            "HTTP version not supported by server",
-        ));
+        return Err(HeadError::Reject(505, "Version Not Supported", "HTTP version not supported by server"));
     }
 
     let mut headers = Vec::new();
     for line in lines {
         let (name, value) = line.split_once(':').ok_or(BAD_REQUEST)?;
-        if name.is_empty()
-            || name
-                .bytes()
-                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        {
+        if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
             return Err(BAD_REQUEST);
         }
         headers.push((name.to_owned(), value.trim_matches([' ', '\t']).to_owned()));
@@ -636,15 +553,9 @@ fn parse_head(bytes: &[u8]) -> Result<RequestHead, HeadError> {
             }
             content_length = Some(parsed);
         } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
-            return Err(HeadError::Reject(
-                411,
-                "Length Required",
-                "Chunked encoding not supported by server",
-            ));
+            return Err(HeadError::Reject(411, "Length Required", "Chunked encoding not supported by server"));
         } else if name.eq_ignore_ascii_case("Connection") {
-            close |= value
-                .split(',')
-                .any(|token| token.trim().eq_ignore_ascii_case("close"));
+            close |= value.split(',').any(|token| token.trim().eq_ignore_ascii_case("close"));
         }
     }
 
@@ -659,11 +570,7 @@ fn parse_head(bytes: &[u8]) -> Result<RequestHead, HeadError> {
 }
 
 /// Takes exactly `length` body bytes: first what is already buffered, then from the socket.
-async fn read_body(
-    stream: &mut TcpStream,
-    buffer: &mut Vec<u8>,
-    length: usize,
-) -> io::Result<Vec<u8>> {
+async fn read_body(stream: &mut TcpStream, buffer: &mut Vec<u8>, length: usize) -> io::Result<Vec<u8>> {
     let buffered = length.min(buffer.len());
     let mut body: Vec<u8> = buffer.drain(..buffered).collect();
     let mut chunk = [0u8; 2048];
@@ -681,10 +588,7 @@ async fn read_body(
 }
 
 async fn write_ok(stream: &mut TcpStream, body: &[u8], new_session: Option<u32>) -> io::Result<()> {
-    let mut message = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut message = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n", body.len());
     if let Some(session) = new_session {
         message.push_str(&format!("Set-Cookie: session={session}\r\n"));
     }
@@ -695,12 +599,7 @@ async fn write_ok(stream: &mut TcpStream, body: &[u8], new_session: Option<u32>)
     stream.flush().await
 }
 
-async fn write_error(
-    stream: &mut TcpStream,
-    status: u16,
-    reason: &str,
-    message: &str,
-) -> io::Result<()> {
+async fn write_error(stream: &mut TcpStream, status: u16, reason: &str, message: &str) -> io::Result<()> {
     let response = format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{message}",
         message.len()

@@ -108,11 +108,7 @@ impl HttpTransport {
     /// A transport for the device at `config.host`. Nothing is connected until the first
     /// [`Transport::send`].
     pub fn new(config: HttpConfig) -> Self {
-        Self {
-            config,
-            state: Mutex::new(State::default()),
-            gate: tokio::sync::Mutex::new(()),
-        }
+        Self { config, state: Mutex::new(State::default()), gate: tokio::sync::Mutex::new(()) }
     }
 
     /// The settings this transport was made with.
@@ -133,14 +129,9 @@ impl HttpTransport {
     /// `host:port` to connect to (port 80 when the configuration names none).
     fn address(&self) -> String {
         let host = self.config.host.as_str();
-        let has_port = host
-            .rsplit_once(':')
-            .is_some_and(|(name, port)| !name.is_empty() && port.parse::<u16>().is_ok());
-        if has_port {
-            host.to_owned()
-        } else {
-            format!("{host}:80")
-        }
+        let has_port =
+            host.rsplit_once(':').is_some_and(|(name, port)| !name.is_empty() && port.parse::<u16>().is_ok());
+        if has_port { host.to_owned() } else { format!("{host}:80") }
     }
 
     /// The `Host` header value: the host, with the port only when it is not 80 (as Python's
@@ -156,21 +147,18 @@ impl HttpTransport {
 
     async fn connect(&self) -> Result<TcpStream, TransportError> {
         let address = self.address();
-        let stream =
-            match tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(&address))
-                .await
-            {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    return Err(TransportError::Unreachable(format!("{address}: {error}")));
-                }
-                Err(_elapsed) => {
-                    return Err(TransportError::Unreachable(format!(
-                        "no TCP connection to {address} within {} ms",
-                        self.config.connect_timeout.as_millis()
-                    )));
-                }
-            };
+        let stream = match tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(&address)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                return Err(TransportError::Unreachable(format!("{address}: {error}")));
+            }
+            Err(_elapsed) => {
+                return Err(TransportError::Unreachable(format!(
+                    "no TCP connection to {address} within {} ms",
+                    self.config.connect_timeout.as_millis()
+                )));
+            }
+        };
         if let Err(error) = stream.set_nodelay(true) {
             log::debug!("http transport: cannot set TCP_NODELAY: {error}");
         }
@@ -251,9 +239,7 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
                 return Err(TransportError::ClosedWithoutResponse);
             }
             Ok(0) => {
-                return Err(TransportError::Disconnected(
-                    "connection closed inside the response head".to_owned(),
-                ));
+                return Err(TransportError::Disconnected("connection closed inside the response head".to_owned()));
             }
             Err(error) => return Err(TransportError::Disconnected(error.to_string())),
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
@@ -265,9 +251,7 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
     match head.length {
         Some(length) => {
             if length > MAX_RESPONSE_BODY {
-                return Err(TransportError::Io(format!(
-                    "HTTP response body of {length} bytes is implausibly large"
-                )));
+                return Err(TransportError::Io(format!("HTTP response body of {length} bytes is implausibly large")));
             }
             if body.len() > length {
                 // Bytes beyond the announced body: the connection cannot be trusted any more.
@@ -292,23 +276,13 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
             // No length: the body runs to the end of the connection.
             reusable = false;
             let mut limited = (&mut *stream).take((MAX_RESPONSE_BODY + 1) as u64);
-            limited
-                .read_to_end(&mut body)
-                .await
-                .map_err(|error| TransportError::Disconnected(error.to_string()))?;
+            limited.read_to_end(&mut body).await.map_err(|error| TransportError::Disconnected(error.to_string()))?;
             if body.len() > MAX_RESPONSE_BODY {
-                return Err(TransportError::Io(
-                    "HTTP response body is implausibly large".to_owned(),
-                ));
+                return Err(TransportError::Io("HTTP response body is implausibly large".to_owned()));
             }
         }
     }
-    Ok(Response {
-        status: head.status,
-        cookie: head.cookie,
-        body,
-        reusable,
-    })
+    Ok(Response { status: head.status, cookie: head.cookie, body, reusable })
 }
 
 fn is_peer_close(error: &std::io::Error) -> bool {
@@ -346,9 +320,7 @@ fn parse_head(bytes: &[u8]) -> Result<Head, TransportError> {
     let mut cookie = None;
     let mut reusable = http11;
     for line in lines {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| malformed("header line"))?;
+        let (name, value) = line.split_once(':').ok_or_else(|| malformed("header line"))?;
         let value = value.trim_matches([' ', '\t']);
         if name.eq_ignore_ascii_case("Content-Length") {
             let parsed: usize = value.parse().map_err(|_| malformed("Content-Length"))?;
@@ -375,21 +347,13 @@ fn parse_head(bytes: &[u8]) -> Result<Head, TransportError> {
             }
         }
     }
-    Ok(Head {
-        status,
-        cookie,
-        length,
-        reusable,
-    })
+    Ok(Head { status, cookie, length, reusable })
 }
 
 /// Whether `endpoint` can be sent as one URL path segment unchanged (RFC 3986 `pchar` without
 /// percent-encoding). Endpoint names are plain ASCII such as `prov-session` or `cloud_user_assoc`.
 fn valid_endpoint(endpoint: &str) -> bool {
-    !endpoint.is_empty()
-        && endpoint
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b))
+    !endpoint.is_empty() && endpoint.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b))
 }
 
 #[async_trait]
@@ -402,10 +366,7 @@ impl Transport for HttpTransport {
             ));
         }
         if data.len() > HTTP_MAX_PAYLOAD {
-            return Err(TransportError::PayloadTooLarge {
-                size: data.len(),
-                limit: HTTP_MAX_PAYLOAD,
-            });
+            return Err(TransportError::PayloadTooLarge { size: data.len(), limit: HTTP_MAX_PAYLOAD });
         }
         if !valid_endpoint(&endpoint) {
             return Err(TransportError::Io(format!(
@@ -416,20 +377,12 @@ impl Transport for HttpTransport {
 
         let (connection, cookie, generation) = {
             let mut state = self.lock_state();
-            (
-                state.connection.take(),
-                state.cookie.clone(),
-                state.generation,
-            )
+            (state.connection.take(), state.cookie.clone(), state.generation)
         };
         let request = self.request_bytes(&endpoint, cookie.as_deref(), &data);
         log::debug!("http transport: POST /{endpoint}, {} bytes", data.len());
 
-        let outcome = tokio::time::timeout(
-            self.config.request_timeout,
-            self.exchange(connection, &request),
-        )
-        .await;
+        let outcome = tokio::time::timeout(self.config.request_timeout, self.exchange(connection, &request)).await;
         let response = match outcome {
             Ok(Ok((response, keep))) => {
                 let mut state = self.lock_state();
@@ -456,10 +409,7 @@ impl Transport for HttpTransport {
 
         match response.status {
             200 => {
-                log::debug!(
-                    "http transport: /{endpoint} answered {} bytes",
-                    response.body.len()
-                );
+                log::debug!("http transport: /{endpoint} answered {} bytes", response.body.len());
                 Ok(response.body)
             }
             404 => Err(TransportError::EndpointNotFound(endpoint)),

@@ -57,18 +57,8 @@ impl MemoryTransport {
     /// [`TransportError::Disconnected`] and ends the session, as Bluedroid v5.5.5 rejects the write.
     /// With `kind` [`TransportKind::Ble`], a device failure also ends the session (Bluedroid drops
     /// the link); otherwise the session survives it, as an HTTP cookie session does.
-    pub fn with_limit(
-        link: Arc<dyn DeviceLink>,
-        kind: TransportKind,
-        max_payload: Option<usize>,
-    ) -> Self {
-        Self {
-            link,
-            kind,
-            max_payload,
-            state: Mutex::new(SessionState::default()),
-            gate: tokio::sync::Mutex::new(()),
-        }
+    pub fn with_limit(link: Arc<dyn DeviceLink>, kind: TransportKind, max_payload: Option<usize>) -> Self {
+        Self { link, kind, max_payload, state: Mutex::new(SessionState::default()), gate: tokio::sync::Mutex::new(()) }
     }
 
     /// The device session currently open through this transport, if any.
@@ -111,10 +101,7 @@ impl Transport for MemoryTransport {
         if let Some(limit) = self.max_payload
             && data.len() > limit
         {
-            return Err(TransportError::PayloadTooLarge {
-                size: data.len(),
-                limit,
-            });
+            return Err(TransportError::PayloadTooLarge { size: data.len(), limit });
         }
         let (session_id, generation) = self.session();
         log::debug!("memory transport: {} bytes to `{endpoint}`", data.len());
@@ -127,10 +114,9 @@ impl Transport for MemoryTransport {
         // The device handler is synchronous and may be CPU-heavy (SRP): keep it off the reactor.
         let link = Arc::clone(&self.link);
         let handler_endpoint = endpoint.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || link.handle(session_id, &handler_endpoint, &data))
-                .await
-                .unwrap_or_else(|join_error| Err(DeviceFailure::Failed(join_error.to_string())));
+        let outcome = tokio::task::spawn_blocking(move || link.handle(session_id, &handler_endpoint, &data))
+            .await
+            .unwrap_or_else(|join_error| Err(DeviceFailure::Failed(join_error.to_string())));
 
         match outcome {
             Ok(response) => {
@@ -143,15 +129,10 @@ impl Transport for MemoryTransport {
                         response.len()
                     )));
                 }
-                log::debug!(
-                    "memory transport: {} bytes from `{endpoint}`",
-                    response.len()
-                );
+                log::debug!("memory transport: {} bytes from `{endpoint}`", response.len());
                 Ok(response)
             }
-            Err(DeviceFailure::UnknownEndpoint(name)) => {
-                Err(TransportError::EndpointNotFound(name))
-            }
+            Err(DeviceFailure::UnknownEndpoint(name)) => Err(TransportError::EndpointNotFound(name)),
             Err(_) => {
                 // The failure text comes from the device side; keep it out of the log.
                 log::debug!("memory transport: `{endpoint}` failed on the device");
