@@ -493,3 +493,25 @@ async fn a_verifier_from_espressifs_python_generator_is_accepted_after_one_retry
     assert!(matches!(session.connect().await.unwrap_err(), Error::WrongCredentials));
     assert!(!recorder.0.lock().unwrap().contains(&ProgressEvent::RetryingHandshake));
 }
+
+#[tokio::test]
+async fn security_2_fits_a_bluedroid_sized_link() {
+    // Command0 is 406 bytes and Response0 416 with `wifiprov`: under Bluedroid's 481-byte limit.
+    for (name, security) in all_schemes() {
+        let fx = Fixture::start(fast_config(security), Via::Memory).unwrap();
+        let ble: Arc<dyn Transport> =
+            Arc::new(MemoryTransport::with_limit(fx.device.clone(), TransportKind::Ble, Some(481)));
+        let mut request = ProvisionRequest::new(wifi("RefPeer-Home", "secretpass"));
+        request.session = options_for(name);
+        request.poll = fast_poll();
+        let outcome = provision::provision(ble, request, None, &CancelToken::new()).await;
+        assert!(outcome.is_ok(), "{name}: {outcome:?}");
+    }
+    // A username long enough to push Command0 past the limit fails before anything is sent.
+    let fx = Fixture::start(fast_config(all_schemes().remove(4).1), Via::Memory).unwrap();
+    let ble: Arc<dyn Transport> =
+        Arc::new(MemoryTransport::with_limit(fx.device.clone(), TransportKind::Ble, Some(481)));
+    let options = SessionOptions { sec2_username: Some("u".repeat(100)), ..options_for("sec2") };
+    let err = DeviceSession::new(ble, options).connect().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+}
