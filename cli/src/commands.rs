@@ -3,30 +3,33 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use clap::Args;
 use rainmaker_prov::endpoints::{qr, wifi};
 use rainmaker_prov::error::Error;
-use rainmaker_prov::events::{CancelToken, ProgressListener};
+use rainmaker_prov::events::{CancelToken, ProgressEvent, ProgressListener};
 use rainmaker_prov::provision::{self, Joined, NetworkCredentials, ProvisionRequest};
 use rainmaker_prov::security::{Sec2Patch, Secret, SecurityLevel};
 use rainmaker_prov::session::{DeviceSession, SecurityChoice, SessionOptions};
 use rainmaker_prov::sim::device::{SimConfig, SimDevice, SimFlavor, SimSecurity};
 use rainmaker_prov::sim::http_server::HttpDeviceServer;
-use rainmaker_prov::transport::Transport;
+use rainmaker_prov::transport::console::{ConsoleConfig, ConsoleTransport};
 use rainmaker_prov::transport::http::{HttpConfig, HttpTransport};
+use rainmaker_prov::transport::{Transport, TransportError};
 
 use crate::output::{self, StderrProgress};
-use crate::{Cli, Command, DeviceArgs, SecArg};
+use crate::{Cli, Command, DeviceArgs, SecArg, TransportArg};
 
 /// Arguments of `rainmaker-prov sim`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// Transport to serve (only SoftAP/HTTP from the command line).
+    /// Transport to serve: SoftAP/HTTP on `--listen`, or the console on a new pseudo-terminal
+    /// (its path is printed; security 0 and 1 only).
     #[arg(long, value_enum, default_value = "softap")]
-    transport: crate::TransportArg,
-    /// Address to listen on (loopback by default).
+    transport: TransportArg,
+    /// Address to listen on for SoftAP (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Security scheme of the device.
@@ -119,7 +122,7 @@ fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
     };
     if let Some(text) = &args.qrcode {
         let payload = qr::parse(text).map_err(|e| Error::InvalidInput(format!("QR code payload: {e}")))?;
-        if payload.transport != qr::QrTransport::SoftAp {
+        if args.transport == TransportArg::Softap && payload.transport != qr::QrTransport::SoftAp {
             return Err(Error::InvalidInput("this QR code is for a BLE device; only SoftAP is available here".into()));
         }
         options.apply_qr(&payload);
@@ -137,6 +140,18 @@ fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
 }
 
 fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
+    if args.transport == TransportArg::Console {
+        let port =
+            args.port.as_deref().ok_or_else(|| Error::InvalidInput("--transport console needs --port".into()))?;
+        let console = ConsoleTransport::open_serial(port, args.baud, ConsoleConfig::default()).map_err(|e| {
+            let detail = match e {
+                TransportError::Unreachable(detail) => detail,
+                other => other.to_string(),
+            };
+            Error::Unreachable { step: rainmaker_prov::error::Step::ReadCapabilities, detail }
+        })?;
+        return Ok(Arc::new(console));
+    }
     let config = HttpConfig { host: args.host.clone(), ..HttpConfig::default() };
     if args.host.parse::<SocketAddr>().is_err() && !args.host.contains(':') {
         return Err(Error::InvalidInput(format!("--host wants host:port, got `{}`", args.host)));
@@ -144,10 +159,48 @@ fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
     Ok(Arc::new(HttpTransport::new(config)))
 }
 
-fn listener(json: bool) -> Option<Arc<dyn ProgressListener>> {
-    // Progress goes to stderr, so it never mixes with the JSON on stdout.
-    let _ = json;
-    Some(Arc::new(StderrProgress))
+/// Progress on stderr (never mixed with the JSON on stdout), plus the security level the session
+/// chose, so that a security 2 device on the serial console gets a clear error.
+struct Progress {
+    /// Print nothing.
+    quiet: bool,
+    /// The chosen level's number, `NONE` before the choice.
+    level: AtomicU8,
+}
+
+impl Progress {
+    const NONE: u8 = u8::MAX;
+
+    fn new(quiet: bool) -> Arc<Self> {
+        Arc::new(Self { quiet, level: AtomicU8::new(Self::NONE) })
+    }
+
+    /// Explains an error of a session over the serial console that chose security 2: its
+    /// handshake cannot be carried (PROTOCOL.md §5.3), whatever the step reported.
+    fn explain(&self, args: &DeviceArgs, err: Error) -> Error {
+        match err {
+            Error::InvalidInput(detail)
+                if args.transport == TransportArg::Console && self.level.load(Ordering::Relaxed) == 2 =>
+            {
+                Error::InvalidInput(format!(
+                    "the device uses security 2, which the serial console cannot carry ({detail}); \
+                     provision it over SoftAP or BLE"
+                ))
+            }
+            other => other,
+        }
+    }
+}
+
+impl ProgressListener for Progress {
+    fn on_progress(&self, event: ProgressEvent) {
+        if let ProgressEvent::SecurityChosen { level, .. } = &event {
+            self.level.store(level.number(), Ordering::Relaxed);
+        }
+        if !self.quiet {
+            StderrProgress.on_progress(event);
+        }
+    }
 }
 
 fn cancel_on_ctrl_c() -> CancelToken {
@@ -177,11 +230,12 @@ async fn pick_network(
     args: &DeviceArgs,
     options: &SessionOptions,
     cancel: &CancelToken,
+    progress: Arc<Progress>,
 ) -> Result<(Vec<u8>, Secret), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::InvalidInput("no --ssid given and no terminal to pick a network from".into()));
     }
-    let session = DeviceSession::new(transport(args)?, options.clone()).with_listener(Arc::new(StderrProgress));
+    let session = DeviceSession::new(transport(args)?, options.clone()).with_listener(progress);
     let networks = cancel
         .run(async {
             session.connect().await?;
@@ -233,7 +287,21 @@ async fn provision_cmd(
     thread_dataset: Option<String>,
     custom: Vec<String>,
 ) -> Result<(), Error> {
-    let options = session_options(&args)?;
+    let progress = Progress::new(false);
+    provision_flow(&args, ssid, passphrase, thread_dataset, custom, Arc::clone(&progress))
+        .await
+        .map_err(|e| progress.explain(&args, e))
+}
+
+async fn provision_flow(
+    args: &DeviceArgs,
+    ssid: Option<String>,
+    passphrase: Option<String>,
+    thread_dataset: Option<String>,
+    custom: Vec<String>,
+    progress: Arc<Progress>,
+) -> Result<(), Error> {
+    let options = session_options(args)?;
     let cancel = cancel_on_ctrl_c();
     let network = match (thread_dataset, ssid) {
         (Some(hex_dataset), _) => NetworkCredentials::Thread {
@@ -247,7 +315,7 @@ async fn provision_cmd(
             passphrase: Secret::from(passphrase.unwrap_or_default()),
         },
         (None, None) => {
-            let (ssid, passphrase) = pick_network(&args, &options, &cancel).await?;
+            let (ssid, passphrase) = pick_network(args, &options, &cancel, Arc::clone(&progress)).await?;
             NetworkCredentials::Wifi { ssid, passphrase }
         }
     };
@@ -255,7 +323,7 @@ async fn provision_cmd(
     request.session = options;
     request.custom_data = parse_custom(&custom)?;
     request.overall_timeout = Some(Duration::from_secs(args.timeout));
-    let outcome = provision::provision(transport(&args)?, request, listener(args.json), &cancel).await?;
+    let outcome = provision::provision(transport(args)?, request, Some(progress), &cancel).await?;
     print_outcome(&outcome, args.json);
     Ok(())
 }
@@ -309,13 +377,14 @@ fn print_outcome(outcome: &provision::ProvisionOutcome, json: bool) {
 }
 
 async fn scan_cmd(args: DeviceArgs) -> Result<(), Error> {
-    let options = session_options(&args)?;
+    let progress = Progress::new(args.json);
+    scan_flow(&args, Arc::clone(&progress)).await.map_err(|e| progress.explain(&args, e))
+}
+
+async fn scan_flow(args: &DeviceArgs, progress: Arc<Progress>) -> Result<(), Error> {
+    let options = session_options(args)?;
     let cancel = cancel_on_ctrl_c();
-    let session = DeviceSession::new(transport(&args)?, options);
-    let session = match listener(args.json) {
-        Some(l) if !args.json => session.with_listener(l),
-        _ => session,
-    };
+    let session = DeviceSession::new(transport(args)?, options).with_listener(progress);
     let limit = Duration::from_secs(args.timeout);
     let result = cancel
         .run(async {
@@ -382,6 +451,9 @@ async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
     let config = sim_config(&args)?;
     let level = config.security.level().number();
     let device = SimDevice::new(config);
+    if args.transport == TransportArg::Console {
+        return sim_console(device, level).await;
+    }
     let server = HttpDeviceServer::bind(args.listen, device)
         .map_err(|e| Error::InvalidInput(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = server.local_addr();
@@ -391,6 +463,31 @@ async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
     Ok(())
+}
+
+/// Serves the simulated device's console on a new pseudo-terminal until interrupted.
+#[cfg(unix)]
+async fn sim_console(device: Arc<SimDevice>, level: u8) -> Result<(), Error> {
+    use rainmaker_prov::sim::console_server::ConsoleDeviceServer;
+
+    let handle = ConsoleDeviceServer::new(device)
+        .spawn_pty()
+        .map_err(|e| Error::InvalidInput(format!("cannot create a pseudo-terminal: {e}")))?;
+    let path = handle.pty_path().map(|p| p.display().to_string()).unwrap_or_default();
+    println!("rainmaker-prov sim: listening on {path} (security {level})");
+    let _ = std::io::stdout().flush();
+    if level == 2 {
+        eprintln!("note: security 2 cannot be used over the serial console; clients will fail its handshake");
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// Pseudo-terminals exist on Unix only.
+#[cfg(not(unix))]
+async fn sim_console(_device: Arc<SimDevice>, _level: u8) -> Result<(), Error> {
+    Err(Error::InvalidInput("--transport console needs a Unix system (pseudo-terminal)".into()))
 }
 
 async fn demo_cmd(sec: SecArg, json: bool) -> Result<(), Error> {

@@ -4,6 +4,10 @@
 //! PoP / SRP credentials (or a device that fails to prove them), 4 Wi-Fi authentication failed,
 //! 5 network not found, 6 timeout, 7 device unreachable or disconnected, 8 protocol error,
 //! 9 security below the accepted minimum, 130 cancelled.
+//!
+//! The serial console (`--transport console`) carries only security 0 and 1: a device that uses
+//! security 2 (detected with `--sec auto`, or forced with `--sec 2`) fails with exit code 2 and
+//! the error `invalid_input`, because the security 2 handshake does not fit a console line.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program talks on stdout/stderr
 
 mod commands;
@@ -29,6 +33,8 @@ struct Cli {
 enum TransportArg {
     /// SoftAP + HTTP.
     Softap,
+    /// Serial console (a UART, or the simulator's pseudo-terminal); security 0 and 1 only.
+    Console,
 }
 
 /// Security selection on the command line.
@@ -56,6 +62,12 @@ struct DeviceArgs {
     /// Device address (host:port) for SoftAP.
     #[arg(long, default_value = "192.168.4.1:80")]
     host: String,
+    /// Serial port of the device's console (e.g. /dev/ttyUSB0, or the path `sim` prints).
+    #[arg(long, required_if_eq("transport", "console"))]
+    port: Option<String>,
+    /// Baud rate of the serial console.
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
     /// Security scheme.
     #[arg(long, value_enum, default_value = "auto")]
     sec: SecArg,

@@ -229,3 +229,74 @@ fn without_ssid_a_terminal_user_picks_from_the_scan() {
     assert!(text.contains("Pick a network [1-16]"), "{text}");
     assert!(text.contains("joined `RefPeer-Office`"), "{text}");
 }
+
+/// A `rainmaker-prov sim --transport console` process, killed on drop; `port` is its
+/// pseudo-terminal.
+struct ConsoleSim {
+    child: Child,
+    port: String,
+}
+
+impl ConsoleSim {
+    fn start(args: &[&str]) -> ConsoleSim {
+        let mut child = Command::new(BIN)
+            .args(["sim", "--transport", "console", "--join-delay-ms", "50"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        // Same shape as the SoftAP line: `rainmaker-prov sim: listening on <where> (security N)`.
+        let port = line
+            .strip_prefix("rainmaker-prov sim: listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no port in {line:?}"))
+            .to_owned();
+        ConsoleSim { child, port }
+    }
+}
+
+impl Drop for ConsoleSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn console_sim_and_provision() {
+    let sim = ConsoleSim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    assert!(std::path::Path::new(&sim.port).exists(), "{}", sim.port);
+    let console = ["--transport", "console", "--port", sim.port.as_str(), "--baud", "115200"];
+    let mut args = vec!["provision"];
+    args.extend(console);
+    args.extend(["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--json"]);
+    args.extend(["--custom-data", "custom-data=hi", "--timeout", "20"]);
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["security"], 1);
+    assert_eq!(v["ssid"], "RefPeer-Home");
+    assert_eq!(v["custom_responses"]["custom-data"], "hi");
+
+    // A second client on the same pseudo-terminal: scanning works too.
+    let mut scan = vec!["scan"];
+    scan.extend(console);
+    scan.extend(["--pop", "abcd1234", "--json"]);
+    let out = run(&scan);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["networks"].as_array().unwrap().len(), 16);
+
+    // Security 2 does not fit the console: a clear error and exit code 2, not a hang.
+    let sec2 = ConsoleSim::start(&["--sec", "2", "--pop", "abcd1234"]);
+    let mut args = vec!["provision", "--transport", "console", "--port", sec2.port.as_str()];
+    args.extend(["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--json"]);
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["error"], "invalid_input");
+    assert!(v["message"].as_str().unwrap().contains("security 2"), "{v}");
+}

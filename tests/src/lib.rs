@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use rainmaker_prov::security::{Sec2Patch, Secret};
+use rainmaker_prov::sim::console_server::{ConsoleDeviceServer, ConsoleServerHandle};
 use rainmaker_prov::sim::device::{SimConfig, SimDevice, SimSecurity};
 use rainmaker_prov::sim::http_server::{HttpDeviceServer, HttpServerHandle};
 use rainmaker_prov::transport::Transport;
+use rainmaker_prov::transport::console::{ConsoleConfig, ConsoleTransport, DEFAULT_BAUD_RATE};
 use rainmaker_prov::transport::http::{HttpConfig, HttpTransport};
 use rainmaker_prov::transport::memory::MemoryTransport;
 
@@ -44,6 +46,8 @@ pub enum Via {
     Memory,
     /// HTTP on loopback.
     Http,
+    /// Serial console on a pseudo-terminal (security 0 and 1 only).
+    Console,
 }
 
 /// A running simulated device plus a transport to it.
@@ -54,20 +58,41 @@ pub struct Fixture {
     pub transport: Arc<dyn Transport>,
     /// The HTTP server, when served over HTTP (kept alive by the fixture).
     pub server: Option<HttpServerHandle>,
+    /// The console server, when served on a pseudo-terminal (kept alive by the fixture).
+    pub console: Option<ConsoleServerHandle>,
 }
 
 impl Fixture {
-    /// Starts `config` as a device reachable `via` a transport.
+    /// Starts `config` as a device reachable `via` a transport. Needs a tokio runtime for
+    /// [`Via::Http`] and [`Via::Console`].
     pub fn start(config: SimConfig, via: Via) -> std::io::Result<Self> {
         let device = SimDevice::new(config);
         match via {
-            Via::Memory => Ok(Self { transport: Arc::new(MemoryTransport::new(device.clone())), device, server: None }),
+            Via::Memory => Ok(Self {
+                transport: Arc::new(MemoryTransport::new(device.clone())),
+                device,
+                server: None,
+                console: None,
+            }),
             Via::Http => {
                 let server = HttpDeviceServer::bind(([127, 0, 0, 1], 0).into(), device.clone())?.spawn();
                 let mut http = HttpConfig { host: server.host(), ..HttpConfig::default() };
                 http.request_timeout = std::time::Duration::from_secs(5);
                 let transport: Arc<dyn Transport> = Arc::new(HttpTransport::new(http));
-                Ok(Self { device, transport, server: Some(server) })
+                Ok(Self { device, transport, server: Some(server), console: None })
+            }
+            Via::Console => {
+                let console = ConsoleDeviceServer::new(device.clone()).spawn_pty()?;
+                let path = console
+                    .pty_path()
+                    .and_then(|path| path.to_str())
+                    .ok_or_else(|| std::io::Error::other("the pseudo-terminal has no UTF-8 path"))?
+                    .to_owned();
+                let config = ConsoleConfig { request_timeout: std::time::Duration::from_secs(5) };
+                let transport: Arc<dyn Transport> = Arc::new(
+                    ConsoleTransport::open_serial(&path, DEFAULT_BAUD_RATE, config).map_err(std::io::Error::other)?,
+                );
+                Ok(Self { device, transport, server: None, console: Some(console) })
             }
         }
     }

@@ -52,7 +52,7 @@ async fn no_secret_in_logs_errors_or_debug() {
     ];
     let mut texts = Vec::new();
     for security in schemes {
-        for via in [Via::Memory, Via::Http] {
+        for via in [Via::Memory, Via::Http, Via::Console] {
             let mut config = fast_config(security.clone());
             config.access_points[0].passphrase = Some(Secret::from(PASSPHRASE));
             texts.push(format!("{config:?}"));

@@ -1,6 +1,8 @@
 //! Device simulator: the device side of the provisioning protocol, served in-process, over HTTP
 //! on loopback and over a pseudo-terminal.
 
+#[cfg(feature = "console")]
+pub mod console_server;
 pub mod device;
 pub mod http_server;
 

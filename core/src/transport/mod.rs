@@ -6,6 +6,8 @@
 
 use async_trait::async_trait;
 
+#[cfg(feature = "console")]
+pub mod console;
 #[cfg(feature = "softap")]
 pub mod http;
 pub mod memory;
