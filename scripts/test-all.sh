@@ -47,6 +47,10 @@ run_suite android bash scripts/android-check.sh
 count_plain build/suite-android.log
 run_suite interop bash scripts/interop-test.sh
 count_plain build/suite-interop.log
+# BLE last: it installs libdbus (needed by btleplug) and builds the CLI with its `ble` feature.
+run_suite ble bash scripts/ble-test.sh
+count_plain build/suite-ble.log
+run_suite clippy-ble cargo clippy -p rainmaker-prov -p rainmaker-prov-cli -p rainmaker-prov-tests --all-targets --features ble --locked -- -D warnings
 
 echo
 echo "all: $passed passed, $failed failed"

@@ -139,7 +139,11 @@ fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
     Ok(options)
 }
 
-fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
+async fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
+    #[cfg(feature = "ble")]
+    if args.transport == TransportArg::Ble {
+        return ble_transport(args).await;
+    }
     if args.transport == TransportArg::Console {
         let port =
             args.port.as_deref().ok_or_else(|| Error::InvalidInput("--transport console needs --port".into()))?;
@@ -157,6 +161,55 @@ fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
         return Err(Error::InvalidInput(format!("--host wants host:port, got `{}`", args.host)));
     }
     Ok(Arc::new(HttpTransport::new(config)))
+}
+
+/// Finds the BLE device (by --device-name, else the QR code's `name`, else the only `PROV_` device
+/// around) and makes a transport to it.
+#[cfg(feature = "ble")]
+async fn ble_transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
+    use rainmaker_prov::transport::ble::{self, BleConfig, BleTransport};
+    use rainmaker_prov::transport::gatt::{DEFAULT_NAME_PREFIX, NameFilter};
+
+    let unreachable = |e: TransportError| {
+        let detail = match e {
+            TransportError::Unreachable(detail) => detail,
+            other => other.to_string(),
+        };
+        Error::Unreachable { step: rainmaker_prov::error::Step::ReadCapabilities, detail }
+    };
+    let name = match (&args.device_name, &args.qrcode) {
+        (Some(name), _) => Some(name.clone()),
+        (None, Some(text)) => {
+            let payload = qr::parse(text).map_err(|e| Error::InvalidInput(format!("QR code payload: {e}")))?;
+            Some(payload.name.clone()).filter(|name| !name.is_empty())
+        }
+        (None, None) => None,
+    };
+    let scan_time = Duration::from_secs(args.ble_scan_seconds.max(1));
+    let device = match name {
+        Some(name) => ble::find_device(&NameFilter::Exact(name), scan_time).await.map_err(unreachable)?,
+        None => {
+            let mut found = ble::scan(&NameFilter::default(), scan_time).await.map_err(unreachable)?;
+            match found.len() {
+                0 => {
+                    return Err(unreachable(TransportError::Unreachable(format!(
+                        "no device named `{DEFAULT_NAME_PREFIX}…` showed up within {} s",
+                        scan_time.as_secs()
+                    ))));
+                }
+                1 => found.remove(0),
+                _ => {
+                    let names: Vec<&str> = found.iter().map(|d| d.name()).collect();
+                    return Err(Error::InvalidInput(format!(
+                        "several provisioning devices are in range ({}); pick one with --device-name",
+                        names.join(", ")
+                    )));
+                }
+            }
+        }
+    };
+    log::info!("BLE device {} ({})", device.name(), device.address());
+    Ok(Arc::new(BleTransport::new(device, BleConfig::default())))
 }
 
 /// Progress on stderr (never mixed with the JSON on stdout), plus the security level the session
@@ -235,7 +288,7 @@ async fn pick_network(
     if !std::io::stdin().is_terminal() {
         return Err(Error::InvalidInput("no --ssid given and no terminal to pick a network from".into()));
     }
-    let session = DeviceSession::new(transport(args)?, options.clone()).with_listener(progress);
+    let session = DeviceSession::new(transport(args).await?, options.clone()).with_listener(progress);
     let networks = cancel
         .run(async {
             session.connect().await?;
@@ -323,7 +376,7 @@ async fn provision_flow(
     request.session = options;
     request.custom_data = parse_custom(&custom)?;
     request.overall_timeout = Some(Duration::from_secs(args.timeout));
-    let outcome = provision::provision(transport(args)?, request, Some(progress), &cancel).await?;
+    let outcome = provision::provision(transport(args).await?, request, Some(progress), &cancel).await?;
     print_outcome(&outcome, args.json);
     Ok(())
 }
@@ -384,7 +437,7 @@ async fn scan_cmd(args: DeviceArgs) -> Result<(), Error> {
 async fn scan_flow(args: &DeviceArgs, progress: Arc<Progress>) -> Result<(), Error> {
     let options = session_options(args)?;
     let cancel = cancel_on_ctrl_c();
-    let session = DeviceSession::new(transport(args)?, options).with_listener(progress);
+    let session = DeviceSession::new(transport(args).await?, options).with_listener(progress);
     let limit = Duration::from_secs(args.timeout);
     let result = cancel
         .run(async {
@@ -450,6 +503,13 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
 async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
     let config = sim_config(&args)?;
     let level = config.security.level().number();
+    #[cfg(feature = "ble")]
+    if args.transport == TransportArg::Ble {
+        return Err(Error::InvalidInput(
+            "the simulator serves SoftAP or the console; BLE is simulated by tests/ble/fake_bluez.py in front of it"
+                .into(),
+        ));
+    }
     let device = SimDevice::new(config);
     if args.transport == TransportArg::Console {
         return sim_console(device, level).await;

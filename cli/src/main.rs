@@ -35,6 +35,10 @@ enum TransportArg {
     Softap,
     /// Serial console (a UART, or the simulator's pseudo-terminal); security 0 and 1 only.
     Console,
+    /// Bluetooth LE (GATT); the device is found by name (--device-name, the QR code's `name`, or
+    /// the `PROV_` prefix when exactly one such device is around).
+    #[cfg(feature = "ble")]
+    Ble,
 }
 
 /// Security selection on the command line.
@@ -68,6 +72,15 @@ struct DeviceArgs {
     /// Baud rate of the serial console.
     #[arg(long, default_value_t = 115_200)]
     baud: u32,
+    /// BLE: the advertised name of the device (default: the QR code's `name`, else the only
+    /// device whose name starts with `PROV_`).
+    #[cfg(feature = "ble")]
+    #[arg(long)]
+    device_name: Option<String>,
+    /// BLE: how long to scan for the device, in seconds.
+    #[cfg(feature = "ble")]
+    #[arg(long, default_value_t = 5)]
+    ble_scan_seconds: u64,
     /// Security scheme.
     #[arg(long, value_enum, default_value = "auto")]
     sec: SecArg,

@@ -9,6 +9,8 @@ pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod provision;
+#[cfg(feature = "rainmaker")]
+pub mod rainmaker;
 pub mod security;
 pub mod session;
 #[cfg(feature = "device")]

@@ -17,10 +17,12 @@
 //! | [`wifi`] | `prov-config`, `prov-scan`, `prov-ctrl` | ESP-IDF `wifi_provisioning` (also valid for network_provisioning Wi-Fi) |
 //! | [`thread`] | `prov-config`, `prov-scan`, `prov-ctrl` | network_provisioning Thread messages |
 //! | [`qr`] | (none) | the QR code payload printed by the firmware |
+//! | [`rainmaker`] | `cloud_user_assoc`, `ch_resp`, `rmaker_claim` | ESP RainMaker user-node mapping, challenge-response, assisted claiming |
 
 pub mod error;
 pub mod proto_ver;
 pub mod qr;
+pub mod rainmaker;
 pub mod thread;
 pub mod wifi;
 

@@ -6,6 +6,11 @@
 //! `join_delay` (and/or a number of "Connecting" polls), wrong passphrase -> AuthError, unknown
 //! SSID -> NetworkNotFound, optional attempts_remaining, reset/reprov, and auto-stop after
 //! reporting Connected.
+//!
+//! With a [`SimRainMaker`] personality it also serves ESP RainMaker's user-node association:
+//! `cloud_user_assoc` (recording the user id and secret key it receives), or, with challenge-response
+//! enabled, `ch_resp` (signing SHA-256(challenge) with a P-256 node key, DER signatures) and the
+//! `rmaker_extra` app info in `proto-ver` (PROTOCOL.md 8.2, 8.4, 12.1).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -13,7 +18,7 @@ use std::time::{Duration, Instant};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 use crate::endpoints::proto_ver::{AppInfo, ProvInfo, VersionInfo};
-use crate::endpoints::{self, proto_ver, thread, wifi};
+use crate::endpoints::{self, proto_ver, rainmaker, thread, wifi};
 use crate::security::{DeviceSecurityConfig, DeviceSecuritySession, Sec2Patch, Secret, SecurityLevel};
 use crate::sim::{DeviceFailure, DeviceLink};
 
@@ -86,6 +91,32 @@ pub enum SimFlavor {
     NetworkProvisioning,
 }
 
+/// The ESP RainMaker personality of a simulated device (PROTOCOL.md 8).
+#[derive(Debug, Clone)]
+pub struct SimRainMaker {
+    /// The node id the device reports (`NodeId` of the mapping answer, `node_id` of `ch_resp`).
+    pub node_id: String,
+    /// Challenge-response enabled (current firmware default): `rmaker_extra.cap` lists `ch_resp`,
+    /// the `ch_resp` endpoint is registered and `cloud_user_assoc` is not. Otherwise only
+    /// `cloud_user_assoc` exists and `proto-ver` shows nothing RainMaker-specific.
+    pub ch_resp: bool,
+    /// The node's P-256 private key (32-byte big-endian scalar). `None`: drawn from the device's
+    /// randomness at start-up.
+    pub signing_key: Option<Secret>,
+}
+
+impl SimRainMaker {
+    /// A node with the traditional `cloud_user_assoc` endpoint only.
+    pub fn user_assoc(node_id: impl Into<String>) -> Self {
+        Self { node_id: node_id.into(), ch_resp: false, signing_key: None }
+    }
+
+    /// A node with challenge-response (`ch_resp`) and no `cloud_user_assoc`.
+    pub fn ch_resp(node_id: impl Into<String>) -> Self {
+        Self { node_id: node_id.into(), ch_resp: true, signing_key: None }
+    }
+}
+
 /// Everything that defines a simulated device.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -116,6 +147,8 @@ pub struct SimConfig {
     pub auto_stop: Option<Duration>,
     /// Seed for the device's randomness (`None`: from the OS).
     pub seed: Option<u64>,
+    /// ESP RainMaker personality (`None`: plain ESP-IDF firmware, no RainMaker endpoints).
+    pub rainmaker: Option<SimRainMaker>,
 }
 
 impl SimConfig {
@@ -135,6 +168,7 @@ impl SimConfig {
             exchange_latency: Duration::ZERO,
             auto_stop: Some(Duration::from_secs(1)),
             seed: None,
+            rainmaker: None,
         }
     }
 
@@ -157,6 +191,17 @@ impl SimConfig {
             | SimSecurity::Sec2Provisioned { patch: Sec2Patch::Patch1, .. } => 1,
             _ => 0,
         };
+        // RainMaker registers its entries before the application's, `prov` comes last (12.1).
+        let mut apps = Vec::new();
+        if self.rainmaker.as_ref().is_some_and(|r| r.ch_resp)
+            && !self.app_info.iter().any(|(label, _)| label == proto_ver::APP_RMAKER_EXTRA)
+        {
+            apps.push((
+                proto_ver::APP_RMAKER_EXTRA.to_owned(),
+                AppInfo { ver: "1.0".to_owned(), cap: vec![proto_ver::CAP_CH_RESP.to_owned()] },
+            ));
+        }
+        apps.extend(self.app_info.iter().cloned());
         VersionInfo {
             prov: Some(ProvInfo {
                 ver: ver.to_owned(),
@@ -164,7 +209,7 @@ impl SimConfig {
                 sec_patch_ver: Some(patch),
                 cap,
             }),
-            apps: self.app_info.clone(),
+            apps,
         }
     }
 }
@@ -277,6 +322,9 @@ struct State {
     rng: SimRng,
     sessions_opened: u64,
     requests: u64,
+    rmaker_mappings: Vec<rainmaker::UserMapping>,
+    ch_resp_disabled: bool,
+    challenges_signed: u64,
 }
 
 /// A simulated provisioning device. Cheap to share (`Arc`); serves any number of transports, with
@@ -285,6 +333,7 @@ pub struct SimDevice {
     config: SimConfig,
     version_json: String,
     security_config: Arc<DeviceSecurityConfig>,
+    rmaker_key: Option<p256::ecdsa::SigningKey>,
     state: Mutex<State>,
 }
 
@@ -333,6 +382,7 @@ impl SimDevice {
             }
         });
         let version_json = proto_ver::render(&config.version_info());
+        let rmaker_key = config.rainmaker.as_ref().map(|r| rmaker_signing_key(r.signing_key.as_ref(), &mut rng));
         Arc::new(Self {
             state: Mutex::new(State {
                 session_id: None,
@@ -345,10 +395,14 @@ impl SimDevice {
                 rng,
                 sessions_opened: 0,
                 requests: 0,
+                rmaker_mappings: Vec::new(),
+                ch_resp_disabled: false,
+                challenges_signed: 0,
             }),
             config,
             version_json,
             security_config,
+            rmaker_key,
         })
     }
 
@@ -374,6 +428,82 @@ impl SimDevice {
     /// Whether the device attached to a Thread network.
     pub fn thread_attached(&self) -> bool {
         matches!(self.lock().thread, ThreadState::Attached(_))
+    }
+
+    /// RainMaker: every user-node mapping received on `cloud_user_assoc`, oldest first (what the
+    /// firmware would publish on `node/<node_id>/user/mapping` once online).
+    pub fn rainmaker_user_mappings(&self) -> Vec<rainmaker::UserMapping> {
+        self.lock().rmaker_mappings.clone()
+    }
+
+    /// RainMaker: the node's P-256 public key, SEC1 uncompressed (65 bytes), for checking
+    /// `ch_resp` signatures.
+    pub fn rainmaker_public_key(&self) -> Option<Vec<u8>> {
+        self.rmaker_key.as_ref().map(|k| k.verifying_key().to_encoded_point(false).as_bytes().to_vec())
+    }
+
+    /// RainMaker: the node id, when the device has a RainMaker personality.
+    pub fn rainmaker_node_id(&self) -> Option<&str> {
+        self.config.rainmaker.as_ref().map(|r| r.node_id.as_str())
+    }
+
+    /// RainMaker: how many challenges the device signed, and whether challenge-response was
+    /// disabled.
+    pub fn rainmaker_ch_resp_state(&self) -> (u64, bool) {
+        let st = self.lock();
+        (st.challenges_signed, st.ch_resp_disabled)
+    }
+
+    fn rmaker_endpoint(&self, endpoint: &str) -> bool {
+        match &self.config.rainmaker {
+            Some(r) if r.ch_resp => endpoint == rainmaker::CH_RESP,
+            Some(_) => endpoint == rainmaker::CLOUD_USER_ASSOC,
+            None => false,
+        }
+    }
+
+    fn handle_user_assoc(&self, st: &mut State, plain: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
+        let fail = |e: &dyn std::fmt::Display| DeviceFailure::Failed(e.to_string());
+        let node_id = self.rainmaker_node_id().unwrap_or_default();
+        Ok(match rainmaker::decode_user_mapping_request(plain).map_err(|e| fail(&e))? {
+            rainmaker::UserMappingCommand::Set(mapping) => {
+                if mapping.user_id.is_empty() || mapping.secret_key.is_empty() {
+                    rainmaker::encode_set_user_mapping_error(rainmaker::MappingStatus::InvalidParam)
+                } else {
+                    log::debug!("sim: user-node mapping received for user {}", mapping.user_id);
+                    st.rmaker_mappings.push(mapping);
+                    rainmaker::encode_set_user_mapping_response(node_id)
+                }
+            }
+            rainmaker::UserMappingCommand::MissingMember => {
+                rainmaker::encode_set_user_mapping_error(rainmaker::MappingStatus::InvalidParam)
+            }
+            rainmaker::UserMappingCommand::Other(_) => Vec::new(),
+        })
+    }
+
+    fn handle_ch_resp(&self, st: &mut State, plain: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
+        use p256::ecdsa::signature::Signer;
+        let fail = |e: &dyn std::fmt::Display| DeviceFailure::Failed(e.to_string());
+        if st.ch_resp_disabled {
+            return Ok(rainmaker::encode_disabled_response());
+        }
+        Ok(match rainmaker::decode_ch_resp_request(plain).map_err(|e| fail(&e))? {
+            rainmaker::ChRespCommand::Challenge(challenge) => {
+                let key = self.rmaker_key.as_ref().ok_or_else(|| fail(&"no node key"))?;
+                // ECDSA/SHA-256: the signer hashes the challenge itself (RFC 6979 nonce).
+                let signature: p256::ecdsa::Signature = key.sign(&challenge);
+                st.challenges_signed += 1;
+                rainmaker::encode_challenge_response(
+                    signature.to_der().as_bytes(),
+                    self.rainmaker_node_id().unwrap_or_default(),
+                )
+            }
+            rainmaker::ChRespCommand::Disable => {
+                st.ch_resp_disabled = true;
+                rainmaker::encode_disable_response(rainmaker::ChRespStatus::Success)
+            }
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -405,6 +535,15 @@ impl SimDevice {
                     endpoints::PROV_CONFIG => self.handle_config(st, &plain)?,
                     endpoints::PROV_SCAN => self.handle_scan(st, &plain)?,
                     _ => self.handle_ctrl(st, &plain)?,
+                };
+                st.security.encrypt(&response).map_err(|e| fail(&e))
+            }
+            other if self.rmaker_endpoint(other) => {
+                let plain = st.security.decrypt(request).map_err(|e| fail(&e))?;
+                let response = if other == rainmaker::CH_RESP {
+                    self.handle_ch_resp(st, &plain)?
+                } else {
+                    self.handle_user_assoc(st, &plain)?
                 };
                 st.security.encrypt(&response).map_err(|e| fail(&e))
             }
@@ -683,6 +822,24 @@ impl SimDevice {
     }
 }
 
+/// The node key: the configured scalar, or one drawn from the device's randomness (re-drawn in
+/// the negligible case that 32 random bytes are not a valid P-256 scalar).
+fn rmaker_signing_key(configured: Option<&Secret>, rng: &mut SimRng) -> p256::ecdsa::SigningKey {
+    if let Some(key) = configured.and_then(|s| p256::ecdsa::SigningKey::from_slice(s.expose()).ok()) {
+        return key;
+    }
+    if configured.is_some() {
+        log::warn!("sim: the configured RainMaker node key is not a valid P-256 scalar; drawing one");
+    }
+    loop {
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        rand_core::Rng::fill_bytes(rng, bytes.as_mut_slice());
+        if let Ok(key) = p256::ecdsa::SigningKey::from_slice(bytes.as_slice()) {
+            return key;
+        }
+    }
+}
+
 /// A source of device randomness for [`SimDevice::with_randomness`]: fills the buffer it is given.
 pub type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
 
@@ -770,7 +927,8 @@ impl DeviceLink for SimDevice {
                 | endpoints::PROV_CONFIG
                 | endpoints::PROV_SCAN
                 | endpoints::PROV_CTRL
-        ) || self.config.echo_endpoints.iter().any(|e| e == endpoint)
+        ) || self.rmaker_endpoint(endpoint)
+            || self.config.echo_endpoints.iter().any(|e| e == endpoint)
     }
 
     fn new_session_id(&self) -> u32 {

@@ -6,8 +6,11 @@
 
 use async_trait::async_trait;
 
+#[cfg(feature = "ble")]
+pub mod ble;
 #[cfg(feature = "console")]
 pub mod console;
+pub mod gatt;
 #[cfg(feature = "softap")]
 pub mod http;
 pub mod memory;
