@@ -97,3 +97,37 @@ impl Fixture {
         }
     }
 }
+
+/// Captures every `log` record of the test process (for checks that no secret is logged).
+pub mod log_capture {
+    use std::sync::Mutex;
+
+    static RECORDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    struct Capture;
+
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+
+        fn log(&self, record: &log::Record<'_>) {
+            let line = format!("{} {}", record.target(), record.args());
+            RECORDS.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+        }
+
+        fn flush(&self) {}
+    }
+
+    /// Installs the capturing logger at trace level (once per process; later calls do nothing).
+    pub fn install() {
+        if log::set_logger(&Capture).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+    }
+
+    /// Every record captured so far, as `target message`.
+    pub fn records() -> Vec<String> {
+        RECORDS.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}

@@ -2,7 +2,6 @@
 //! run (success and every failure) is logged at trace level and searched for every secret.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use rainmaker_prov::events::CancelToken;
@@ -15,20 +14,6 @@ use rainmaker_prov_tests::{Fixture, Via, fast_config};
 const POP: &str = "Pop-7f3a91c2";
 const WRONG_POP: &str = "Wrong-0e8b44d1";
 const PASSPHRASE: &str = "Wifi-Pass-5d21";
-
-static RECORDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        RECORDS.lock().unwrap().push(format!("{} {}", record.target(), record.args()));
-    }
-    fn flush(&self) {}
-}
 
 fn assert_clean(text: &str, what: &str) {
     for secret in [POP, WRONG_POP, PASSPHRASE, "secretpass"] {
@@ -43,8 +28,7 @@ fn hex(s: &str) -> String {
 
 #[tokio::test]
 async fn no_secret_in_logs_errors_or_debug() {
-    log::set_logger(&Capture).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
+    rainmaker_prov_tests::log_capture::install();
     let schemes = [
         SimSecurity::Sec1 { pop: Some(Secret::from(POP)) },
         SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(POP), patch: Sec2Patch::Patch1 },
@@ -76,7 +60,7 @@ async fn no_secret_in_logs_errors_or_debug() {
             }
         }
     }
-    let records = RECORDS.lock().unwrap().clone();
+    let records = rainmaker_prov_tests::log_capture::records();
     assert!(records.len() > 20, "the run should have logged: {}", records.len());
     for r in &records {
         assert_clean(r, "log record");

@@ -463,20 +463,6 @@ async fn claim_pending_devices_are_refused() {
     assert!(fx.device.rainmaker_user_mappings().is_empty());
 }
 
-static RECORDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        RECORDS.lock().unwrap().push(format!("{} {}", record.target(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
 #[tokio::test]
 async fn device_answers_match_the_firmware() {
     // Traditional mapping: member missing -> InvalidParam; another type -> empty body.
@@ -500,8 +486,7 @@ async fn device_answers_match_the_firmware() {
 
 #[tokio::test]
 async fn secrets_stay_out_of_logs_debug_and_errors() {
-    let _ = log::set_logger(&Capture);
-    log::set_max_level(log::LevelFilter::Trace);
+    rainmaker_prov_tests::log_capture::install();
     let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::user_assoc(NODE_ID)), Via::Memory).unwrap();
     let session = connected(&fx).await;
     let (_fake, cloud) = cloud_for(&fx, &fx.device, StatusMode::Discarded).await;
@@ -517,7 +502,7 @@ async fn secrets_stay_out_of_logs_debug_and_errors() {
         format!("{:?}", fx.device.rainmaker_user_mappings()),
         format!("{:?}", fx.device.config()),
     ];
-    let records = RECORDS.lock().unwrap().clone();
+    let records = rainmaker_prov_tests::log_capture::records();
     assert!(records.iter().any(|r| r.contains("cloud_user_assoc")), "the flow was logged");
     for text in texts.iter().chain(records.iter()) {
         assert!(!text.contains(TOKEN), "{text}");
