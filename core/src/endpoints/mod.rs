@@ -102,3 +102,46 @@ pub(crate) fn encode_secret<M: prost::Message>(msg: &M) -> Result<zeroize::Zeroi
     msg.encode(&mut *out).map_err(|e| EndpointError::InvalidArgument(format!("cannot encode the request: {e}")))?;
     Ok(out)
 }
+
+/// A device answer on `prov-config`, for Wi-Fi (`S` = [`wifi::WifiStatus`]) or Thread
+/// (`S` = [`thread::ThreadStatus`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigResponse<S> {
+    /// GetStatus answered with `Success` and a state.
+    Status(S),
+    /// GetStatus answered with a failure status (e.g. `InvalidArgument` for Thread on a Wi-Fi-only
+    /// build) and no state.
+    StatusError(Status),
+    /// SetConfig answered with this status.
+    SetConfig(Status),
+    /// ApplyConfig answered with this status.
+    Apply(Status),
+}
+
+/// A `prov-scan` command as the device dispatches it (`P`: the scan parameters of Wi-Fi or Thread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScanCommand<P> {
+    /// ScanStart.
+    Start(P),
+    /// ScanStatus.
+    Status,
+    /// ScanResult: `count` entries from `start`.
+    Result {
+        /// `start_index`.
+        start: u32,
+        /// `count`.
+        count: u32,
+    },
+}
+
+/// A device answer on `prov-scan` (`T`: a Wi-Fi or Thread scan entry; the status goes in the
+/// envelope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanResponse<T> {
+    /// ScanStart answered.
+    Start,
+    /// ScanStatus answered.
+    Status(wifi::ScanStatus),
+    /// ScanResult answered with these entries.
+    Result(Vec<T>),
+}

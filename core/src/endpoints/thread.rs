@@ -478,45 +478,13 @@ impl std::fmt::Debug for ConfigCommand {
 }
 
 /// A device answer to a Thread `prov-config` command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigResponse {
-    /// GetThreadStatus answered with `Success` and a state.
-    Status(ThreadStatus),
-    /// GetThreadStatus answered with a failure status (e.g. `InvalidArgument` on a Wi-Fi-only
-    /// build) and no state.
-    StatusError(Status),
-    /// SetThreadConfig answered with this status.
-    SetConfig(Status),
-    /// ApplyThreadConfig answered with this status.
-    Apply(Status),
-}
+pub type ConfigResponse = super::ConfigResponse<ThreadStatus>;
 
 /// A Thread `prov-scan` command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScanCommand {
-    /// Thread ScanStart.
-    Start(ScanParams),
-    /// Thread ScanStatus.
-    Status,
-    /// Thread ScanResult: `count` entries from `start`.
-    Result {
-        /// `start_index`.
-        start: u32,
-        /// `count`.
-        count: u32,
-    },
-}
+pub type ScanCommand = super::ScanCommand<ScanParams>;
 
 /// A device answer to a Thread `prov-scan` command (status in the envelope).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScanResponse {
-    /// ScanStart answered.
-    Start,
-    /// ScanStatus answered.
-    Status(ScanStatus),
-    /// ScanResult answered with these entries.
-    Result(Vec<ThreadNetwork>),
-}
+pub type ScanResponse = super::ScanResponse<ThreadNetwork>;
 
 /// A Thread `prov-ctrl` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -711,44 +711,13 @@ impl std::fmt::Debug for ConfigCommand {
 }
 
 /// A device answer on `prov-config`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigResponse {
-    /// GetStatus answered with `Success` and a state.
-    Status(WifiStatus),
-    /// GetStatus answered with a failure status and no state.
-    StatusError(Status),
-    /// SetConfig answered with this status.
-    SetConfig(Status),
-    /// ApplyConfig answered with this status.
-    Apply(Status),
-}
+pub type ConfigResponse = super::ConfigResponse<WifiStatus>;
 
 /// A `prov-scan` command as the device dispatches it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScanCommand {
-    /// ScanStart.
-    Start(ScanParams),
-    /// ScanStatus.
-    Status,
-    /// ScanResult: `count` entries from `start`.
-    Result {
-        /// `start_index`.
-        start: u32,
-        /// `count`.
-        count: u32,
-    },
-}
+pub type ScanCommand = super::ScanCommand<ScanParams>;
 
 /// A device answer on `prov-scan` (the status goes in the envelope, see [`encode_scan_response`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScanResponse {
-    /// ScanStart answered.
-    Start,
-    /// ScanStatus answered.
-    Status(ScanStatus),
-    /// ScanResult answered with these entries.
-    Result(Vec<WifiNetwork>),
-}
+pub type ScanResponse = super::ScanResponse<WifiNetwork>;
 
 /// A `prov-ctrl` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
