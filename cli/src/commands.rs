@@ -12,7 +12,7 @@ use rainmaker_prov::error::Error;
 use rainmaker_prov::events::{CancelToken, ProgressEvent, ProgressListener};
 use rainmaker_prov::provision::{self, Joined, NetworkCredentials, ProvisionRequest};
 use rainmaker_prov::security::{Sec2Patch, Secret, SecurityLevel};
-use rainmaker_prov::session::{DeviceSession, SecurityChoice, SessionOptions};
+use rainmaker_prov::session::{SecurityChoice, SessionOptions};
 use rainmaker_prov::sim::device::{SimConfig, SimDevice, SimFlavor, SimSecurity};
 use rainmaker_prov::sim::http_server::HttpDeviceServer;
 use rainmaker_prov::transport::console::{ConsoleConfig, ConsoleTransport};
@@ -37,13 +37,13 @@ pub struct SimArgs {
     sec: SecArg,
     /// Proof of possession (security 1; omit for a `no_pop` device) / SRP password (security 2).
     #[arg(long, env = "RAINMAKER_PROV_SIM_POP", hide_env_values = true)]
-    pop: Option<String>,
+    pop: Option<Secret>,
     /// SRP username (security 2).
     #[arg(long, default_value = "wifiprov")]
     username: String,
     /// SRP password (security 2; default: the PoP, else `abcd1234`).
     #[arg(long, env = "RAINMAKER_PROV_SIM_PASSWORD", hide_env_values = true)]
-    password: Option<String>,
+    password: Option<Secret>,
     /// Security 2 patch level: 1 = counter nonce (current firmware), 0 = fixed 16-byte nonce.
     #[arg(long, default_value_t = 1)]
     sec_patch_ver: u8,
@@ -52,7 +52,7 @@ pub struct SimArgs {
     ssid: String,
     /// Passphrase of that network.
     #[arg(long, default_value = "secretpass", env = "RAINMAKER_PROV_SIM_WIFI_PASSWORD", hide_env_values = true)]
-    wifi_password: String,
+    wifi_password: Secret,
     /// Time the join takes after apply, in milliseconds.
     #[arg(long, default_value_t = 300)]
     join_delay_ms: u64,
@@ -128,13 +128,13 @@ fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
         options.apply_qr(&payload);
     }
     if let Some(pop) = &args.pop {
-        options.pop = Some(Secret::from(pop.as_str()));
+        options.pop = Some(pop.clone());
     }
     if let Some(user) = &args.sec2_username {
         options.sec2_username = Some(user.clone());
     }
     if let Some(pw) = &args.sec2_password {
-        options.sec2_password = Some(Secret::from(pw.as_str()));
+        options.sec2_password = Some(pw.clone());
     }
     Ok(options)
 }
@@ -288,28 +288,13 @@ async fn pick_network(
     if !std::io::stdin().is_terminal() {
         return Err(Error::InvalidInput("no --ssid given and no terminal to pick a network from".into()));
     }
-    let session = DeviceSession::new(transport(args).await?, options.clone()).with_listener(progress);
-    let networks = cancel
-        .run(async {
-            session.connect().await?;
-            session.scan_wifi(None).await
-        })
-        .await;
-    session.disconnect().await;
-    let networks = networks?;
+    let networks = provision::scan_wifi(transport(args).await?, options.clone(), Some(progress), None, cancel).await?;
     if networks.is_empty() {
         return Err(Error::WifiNetworkNotFound);
     }
     eprintln!("Networks seen by the device:");
     for (i, n) in networks.iter().enumerate() {
-        eprintln!(
-            "  {:>2}. {:<34} ch {:>2}  {:>4} dBm  {:?}",
-            i + 1,
-            output::display_ssid(&n.ssid),
-            n.channel,
-            n.rssi,
-            n.auth
-        );
+        eprintln!("  {:>2}. {}", i + 1, output::network_line(n));
     }
     eprint!("Pick a network [1-{}]: ", networks.len());
     let _ = std::io::stderr().flush();
@@ -336,7 +321,7 @@ async fn pick_network(
 async fn provision_cmd(
     args: DeviceArgs,
     ssid: Option<String>,
-    passphrase: Option<String>,
+    passphrase: Option<Secret>,
     thread_dataset: Option<String>,
     custom: Vec<String>,
 ) -> Result<(), Error> {
@@ -349,7 +334,7 @@ async fn provision_cmd(
 async fn provision_flow(
     args: &DeviceArgs,
     ssid: Option<String>,
-    passphrase: Option<String>,
+    passphrase: Option<Secret>,
     thread_dataset: Option<String>,
     custom: Vec<String>,
     progress: Arc<Progress>,
@@ -363,10 +348,9 @@ async fn provision_flow(
                     .map_err(|_| Error::InvalidInput("--thread-dataset is not hex".into()))?,
             ),
         },
-        (None, Some(ssid)) => NetworkCredentials::Wifi {
-            ssid: ssid.into_bytes(),
-            passphrase: Secret::from(passphrase.unwrap_or_default()),
-        },
+        (None, Some(ssid)) => {
+            NetworkCredentials::Wifi { ssid: ssid.into_bytes(), passphrase: passphrase.unwrap_or_default() }
+        }
         (None, None) => {
             let (ssid, passphrase) = pick_network(args, &options, &cancel, Arc::clone(&progress)).await?;
             NetworkCredentials::Wifi { ssid, passphrase }
@@ -437,26 +421,14 @@ async fn scan_cmd(args: DeviceArgs) -> Result<(), Error> {
 async fn scan_flow(args: &DeviceArgs, progress: Arc<Progress>) -> Result<(), Error> {
     let options = session_options(args)?;
     let cancel = cancel_on_ctrl_c();
-    let session = DeviceSession::new(transport(args).await?, options).with_listener(progress);
-    let limit = Duration::from_secs(args.timeout);
-    let result = cancel
-        .run(async {
-            tokio::time::timeout(limit, async {
-                session.connect().await?;
-                session.scan_wifi(None).await
-            })
-            .await
-            .unwrap_or(Err(Error::Timeout { step: rainmaker_prov::error::Step::WifiScan }))
-        })
-        .await;
-    session.disconnect().await;
-    let networks = result?;
+    let limit = Some(Duration::from_secs(args.timeout));
+    let networks = provision::scan_wifi(transport(args).await?, options, Some(progress), limit, &cancel).await?;
     if args.json {
         let list: Vec<_> = networks.iter().map(output::network_json).collect();
         println!("{}", serde_json::json!({ "ok": true, "networks": list }));
     } else {
         for n in &networks {
-            println!("{:<34} ch {:>2}  {:>4} dBm  {:?}", output::display_ssid(&n.ssid), n.channel, n.rssi, n.auth);
+            println!("{}", output::network_line(n));
         }
     }
     Ok(())
@@ -465,12 +437,10 @@ async fn scan_flow(args: &DeviceArgs, progress: Arc<Progress>) -> Result<(), Err
 fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
     let security = match args.sec {
         SecArg::S0 => SimSecurity::Sec0,
-        SecArg::S1 => SimSecurity::Sec1 { pop: args.pop.as_deref().map(Secret::from) },
+        SecArg::S1 => SimSecurity::Sec1 { pop: args.pop.clone() },
         SecArg::S2 | SecArg::Auto => SimSecurity::Sec2 {
             username: args.username.clone(),
-            password: Secret::from(
-                args.password.clone().or_else(|| args.pop.clone()).unwrap_or_else(|| "abcd1234".into()),
-            ),
+            password: (args.password.clone().or_else(|| args.pop.clone()).unwrap_or_else(|| Secret::from("abcd1234"))),
             patch: match args.sec_patch_ver {
                 0 => Sec2Patch::Patch0,
                 1 => Sec2Patch::Patch1,
@@ -484,7 +454,7 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
     }
     if let Some(first) = config.access_points.first_mut() {
         first.network.ssid = args.ssid.as_bytes().to_vec();
-        first.passphrase = Some(Secret::from(args.wifi_password.as_str()));
+        first.passphrase = Some(args.wifi_password.clone());
     }
     config.join_delay = Duration::from_millis(args.join_delay_ms);
     config.exchange_latency = Duration::from_millis(args.latency_ms);
@@ -576,16 +546,10 @@ async fn demo_cmd(sec: SecArg, json: bool) -> Result<(), Error> {
     }
     let cancel = cancel_on_ctrl_c();
     eprintln!("Step 1: scan through the device");
-    let session = DeviceSession::new(transport.clone(), options.clone()).with_listener(Arc::new(StderrProgress));
-    let scanned = cancel
-        .run(async {
-            session.connect().await?;
-            session.scan_wifi(None).await
-        })
-        .await;
-    session.disconnect().await;
+    let scanned =
+        provision::scan_wifi(transport.clone(), options.clone(), Some(Arc::new(StderrProgress)), None, &cancel).await;
     for n in scanned? {
-        eprintln!("      {:<34} ch {:>2}  {:>4} dBm  {:?}", output::display_ssid(&n.ssid), n.channel, n.rssi, n.auth);
+        eprintln!("      {}", output::network_line(&n));
     }
     eprintln!("Step 2: provision `RefPeer-Home`");
     let mut request = ProvisionRequest::new(NetworkCredentials::Wifi {

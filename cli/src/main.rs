@@ -16,6 +16,7 @@ mod output;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use rainmaker_prov::security::Secret;
 
 /// Provision ESP-IDF and ESP RainMaker devices, or run a simulated device.
 #[derive(Debug, Parser)]
@@ -89,13 +90,13 @@ struct DeviceArgs {
     min_sec: u8,
     /// Proof of possession (security 1) / password (security 2).
     #[arg(long, env = "RAINMAKER_PROV_POP", hide_env_values = true)]
-    pop: Option<String>,
+    pop: Option<Secret>,
     /// SRP username for security 2 (default `wifiprov`).
     #[arg(long)]
     sec2_username: Option<String>,
     /// SRP password for security 2 (default: the PoP).
     #[arg(long, env = "RAINMAKER_PROV_SEC2_PASSWORD", hide_env_values = true)]
-    sec2_password: Option<String>,
+    sec2_password: Option<Secret>,
     /// The device's QR code payload (JSON or `NP:` form); supplies PoP and username.
     #[arg(long)]
     qrcode: Option<String>,
@@ -118,7 +119,7 @@ enum Command {
         ssid: Option<String>,
         /// Wi-Fi passphrase (prompted when a network is picked interactively).
         #[arg(long, env = "RAINMAKER_PROV_PASSPHRASE", hide_env_values = true)]
-        passphrase: Option<String>,
+        passphrase: Option<Secret>,
         /// Thread Active Operational Dataset as hex (instead of Wi-Fi).
         #[arg(long, conflicts_with_all = ["ssid", "passphrase"])]
         thread_dataset: Option<String>,
@@ -163,4 +164,35 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(commands::run(cli));
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsed_secrets_are_redacted_in_debug_output() {
+        let cli = Cli::try_parse_from([
+            "rainmaker-prov",
+            "provision",
+            "--pop",
+            "PopSecret77",
+            "--sec2-password",
+            "SrpSecret88",
+            "--ssid",
+            "Home",
+            "--passphrase",
+            "WifiSecret99",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let text = format!("{cli:?}");
+        assert!(text.contains("Home"), "{text}");
+        for secret in ["PopSecret77", "SrpSecret88", "WifiSecret99"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let sim = Cli::try_parse_from(["rainmaker-prov", "sim", "--pop", "SimPop11", "--wifi-password", "SimWifi22"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = format!("{sim:?}");
+        assert!(!text.contains("SimPop11") && !text.contains("SimWifi22"), "{text}");
+    }
 }

@@ -108,6 +108,11 @@ pub fn display_ssid(ssid: &[u8]) -> String {
     }
 }
 
+/// One scan entry as a table line: SSID, channel, RSSI, auth mode.
+pub fn network_line(n: &WifiNetwork) -> String {
+    format!("{:<34} ch {:>2}  {:>4} dBm  {:?}", display_ssid(&n.ssid), n.channel, n.rssi, n.auth)
+}
+
 /// One scan entry as JSON.
 pub fn network_json(n: &WifiNetwork) -> serde_json::Value {
     serde_json::json!({

@@ -119,6 +119,37 @@ pub async fn provision(
     result
 }
 
+/// Connects, scans for Wi-Fi networks and disconnects: what an app shows before asking the
+/// user to pick a network. Bounded by `overall_timeout` (when given) and by `cancel`.
+pub async fn scan_wifi(
+    transport: Arc<dyn Transport>,
+    options: SessionOptions,
+    listener: Option<Arc<dyn ProgressListener>>,
+    overall_timeout: Option<Duration>,
+    cancel: &CancelToken,
+) -> Result<Vec<wifi::WifiNetwork>> {
+    let session =
+        DeviceSession::new(transport, options).with_listener(listener.unwrap_or_else(|| Arc::new(NoProgress)));
+    let flow = async {
+        session.connect().await?;
+        session.scan_wifi(None).await
+    };
+    let result = match overall_timeout {
+        Some(limit) => {
+            cancel
+                .run(async {
+                    tokio::time::timeout(limit, flow)
+                        .await
+                        .unwrap_or(Err(Error::Timeout { step: crate::error::Step::WifiScan }))
+                })
+                .await
+        }
+        None => cancel.run(flow).await,
+    };
+    session.disconnect().await;
+    result
+}
+
 async fn run(session: &DeviceSession, request: &ProvisionRequest) -> Result<ProvisionOutcome> {
     let info = session.connect().await?;
     let mut custom_responses = Vec::with_capacity(request.custom_data.len());

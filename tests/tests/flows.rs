@@ -515,3 +515,38 @@ async fn security_2_fits_a_bluedroid_sized_link() {
     let err = DeviceSession::new(ble, options).connect().await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_scan_is_bounded_by_its_overall_timeout() {
+    use rainmaker_prov::sim::device::SimDevice;
+    use rainmaker_prov::sim::http_server::HttpDeviceServer;
+    let ok = Fixture::start(fast_config(SimSecurity::Sec1 { pop: Some(Secret::from(POP)) }), Via::Memory).unwrap();
+    let nets = provision::scan_wifi(
+        ok.transport.clone(),
+        options_for("sec1"),
+        None,
+        Some(Duration::from_secs(5)),
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(nets.len(), 16);
+    // proto-ver and the handshake answered, then the scan hangs.
+    let device = SimDevice::new(fast_config(SimSecurity::Sec1 { pop: Some(Secret::from(POP)) }));
+    let link = Arc::new(GoesSilent { inner: device, after: 3, seen: Default::default() });
+    let server = HttpDeviceServer::bind(([127, 0, 0, 1], 0).into(), link).unwrap().spawn();
+    let transport: Arc<dyn Transport> =
+        Arc::new(HttpTransport::new(HttpConfig { host: server.host(), ..HttpConfig::default() }));
+    let started = Instant::now();
+    let err = provision::scan_wifi(
+        transport,
+        options_for("sec1"),
+        None,
+        Some(Duration::from_millis(500)),
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Timeout { step: Step::WifiScan }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}

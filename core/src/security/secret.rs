@@ -45,6 +45,16 @@ impl From<&str> for Secret {
     }
 }
 
+/// Parses any text (never fails), so a command-line parser can read a secret straight into a
+/// redacted, zeroizing value.
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(s))
+    }
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Self::new(value)
