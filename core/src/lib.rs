@@ -11,6 +11,7 @@ pub mod events;
 pub mod provision;
 #[cfg(feature = "rainmaker")]
 pub mod rainmaker;
+pub mod rng;
 pub mod security;
 pub mod session;
 #[cfg(feature = "device")]

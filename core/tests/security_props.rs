@@ -4,8 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
+mod common;
+
 use std::sync::Arc;
 
+use common::ScriptedRng;
 use proptest::prelude::*;
 use prost::Message;
 use rainmaker_prov::security::{
@@ -15,47 +18,8 @@ use rainmaker_prov::security::{
 use rainmaker_prov_proto::protocomm::{SessionData, sec1_payload, sec2_payload, session_data::Proto};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use rand_core::{Infallible, TryCryptoRng, TryRng};
 
 // ---------------------------------------------------------------- helpers
-
-/// A CryptoRng that hands out the given bytes in order and panics when drained.
-struct ScriptedRng {
-    bytes: Vec<u8>,
-    pos: usize,
-}
-
-impl ScriptedRng {
-    fn new(parts: &[&[u8]]) -> Self {
-        Self { bytes: parts.concat(), pos: 0 }
-    }
-}
-
-impl TryRng for ScriptedRng {
-    type Error = Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        let end = self.pos + dst.len();
-        assert!(end <= self.bytes.len(), "scripted RNG drained");
-        dst.copy_from_slice(&self.bytes[self.pos..end]);
-        self.pos = end;
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for ScriptedRng {}
 
 /// What happened in a session run.
 #[derive(Debug)]

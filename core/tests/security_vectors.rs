@@ -4,64 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
+mod common;
+
 use std::sync::Arc;
 
+use common::ScriptedRng;
 use rainmaker_prov::security::{
     ClientHandshake, ClientStep, Credentials, DeviceSecurityConfig, DeviceSecuritySession, Sec2Patch, SecurityError,
     SecurityLevel, SessionCipher, generate_salt_verifier, sec1, sec2_inner_hash_has_leading_zero, srp,
 };
-use rand_core::{Infallible, TryCryptoRng, TryRng};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 // ---------------------------------------------------------------- helpers
-
-/// A CryptoRng that hands out the given bytes in order and panics when drained.
-struct ScriptedRng {
-    bytes: Vec<u8>,
-    pos: usize,
-}
-
-impl ScriptedRng {
-    fn new(parts: &[&[u8]]) -> Self {
-        Self { bytes: parts.concat(), pos: 0 }
-    }
-
-    fn assert_drained(&self) {
-        assert_eq!(self.pos, self.bytes.len(), "not all scripted random bytes were drawn");
-    }
-}
-
-impl TryRng for ScriptedRng {
-    type Error = Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        let end = self.pos + dst.len();
-        assert!(
-            end <= self.bytes.len(),
-            "scripted RNG drained ({} bytes asked, {} left)",
-            dst.len(),
-            self.bytes.len() - self.pos
-        );
-        dst.copy_from_slice(&self.bytes[self.pos..end]);
-        self.pos = end;
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for ScriptedRng {}
 
 fn h(s: &str) -> Vec<u8> {
     let clean: String = s.chars().filter(|c| !c.is_whitespace()).collect();

@@ -400,35 +400,15 @@ impl fmt::Debug for DeviceSecuritySession {
 
 /// Deterministic byte source for the unit tests of this module tree.
 #[cfg(test)]
-pub(crate) struct TestRng(pub(crate) u8);
-
-#[cfg(test)]
-impl rand_core::TryRng for TestRng {
-    type Error = std::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+pub(crate) fn test_rng(seed: u8) -> crate::rng::FillRng<impl FnMut(&mut [u8])> {
+    let mut state = seed;
+    crate::rng::FillRng(move |dst: &mut [u8]| {
         for b in dst {
-            self.0 = self.0.wrapping_mul(29).wrapping_add(11);
-            *b = self.0;
+            state = state.wrapping_mul(29).wrapping_add(11);
+            *b = state;
         }
-        Ok(())
-    }
+    })
 }
-
-#[cfg(test)]
-impl rand_core::TryCryptoRng for TestRng {}
 
 #[cfg(test)]
 mod tests {
@@ -450,7 +430,7 @@ mod tests {
     fn debug_output_is_redacted() {
         let creds = Credentials::Sec2 { username: "wifiprov".into(), password: "hunter22".into() };
         let config = DeviceSecurityConfig::Sec1 { pop: Some("pop-9876".into()) };
-        let mut rng = TestRng(5);
+        let mut rng = test_rng(5);
         let (hs, _) = ClientHandshake::start(creds.clone(), &mut rng).unwrap();
         let mut device = DeviceSecuritySession::new(Arc::new(config.clone()));
         let (phone1, cmd0) =
@@ -473,7 +453,7 @@ mod tests {
 
     #[test]
     fn rejected_steps_map_to_errors() {
-        let mut rng = TestRng(9);
+        let mut rng = test_rng(9);
         let (hs, _) = ClientHandshake::start(Credentials::Sec1 { pop: None }, &mut rng).unwrap();
         assert_eq!(hs.step(), 1);
         assert_eq!(hs.level(), SecurityLevel::Sec1);

@@ -250,7 +250,7 @@ impl fmt::Debug for DeviceAwaitCmd1 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::TestRng as Counter;
+    use super::super::test_rng;
     use super::*;
 
     #[test]
@@ -264,7 +264,7 @@ mod tests {
     #[test]
     fn handshake_and_debug_redaction() {
         let pop = Secret::from("abcd1234");
-        let mut rng = Counter(1);
+        let mut rng = test_rng(1);
         let (c0, req0) = client_start(Some(&pop), &mut rng);
         let (d1, resp0) = DeviceAwaitCmd0::new(Some(&pop)).on_command0(&req0, &mut rng).unwrap();
         let (c1, req1) = c0.on_response0(&resp0).unwrap();
@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn low_order_point_is_rejected() {
-        let mut rng = Counter(3);
+        let mut rng = test_rng(3);
         let req0 = encode(Sec1MsgType::SessionCommand0, Payload::Sc0(SessionCmd0 { client_pubkey: vec![0u8; 32] }));
         let err = DeviceAwaitCmd0::new(None).on_command0(&req0, &mut rng).unwrap_err();
         assert_eq!(err, SecurityError::InvalidPeerValue);

@@ -279,7 +279,7 @@ impl fmt::Debug for DeviceAwaitCmd1 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::TestRng;
+    use super::super::test_rng;
     use super::*;
 
     fn device(patch: Sec2Patch) -> DeviceAwaitCmd0 {
@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn handshake_both_patches_and_redacted_debug() {
         for patch in [Sec2Patch::Patch0, Sec2Patch::Patch1] {
-            let mut rng = TestRng(1);
+            let mut rng = test_rng(1);
             let password = Secret::from("secret-pw");
             let (c0, req0) = client_start("user", &password, false, &mut rng).unwrap();
             let (d1, resp0) = device(patch).on_command0(&req0, &mut rng).unwrap();
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn device_rejects_short_a_and_zero_a() {
-        let mut rng = TestRng(2);
+        let mut rng = test_rng(2);
         let short = encode(
             Sec2MsgType::S2SessionCommand0,
             Payload::Sc0(S2SessionCmd0 { client_username: b"u".to_vec(), client_pubkey: vec![7u8; 383] }),
@@ -345,11 +345,11 @@ mod tests {
             (vec![0u8; 384], vec![1u8; 16], SecurityError::InvalidPeerValue),
         ];
         for (b, salt, expected) in cases {
-            let (c0, _) = client_start("u", &password, false, &mut TestRng(3)).unwrap();
+            let (c0, _) = client_start("u", &password, false, &mut test_rng(3)).unwrap();
             assert_eq!(c0.on_response0(&response(b, salt)).unwrap_err(), expected);
         }
         for (b, salt) in [(vec![1u8; 385], vec![1u8; 16]), (Vec::new(), vec![1u8; 16]), (vec![3u8; 384], Vec::new())] {
-            let (c0, _) = client_start("u", &password, false, &mut TestRng(3)).unwrap();
+            let (c0, _) = client_start("u", &password, false, &mut test_rng(3)).unwrap();
             assert!(matches!(c0.on_response0(&response(b, salt)), Err(SecurityError::Malformed(_))));
         }
     }

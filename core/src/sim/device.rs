@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
+use crate::rng::FillRng;
+
 use crate::endpoints::proto_ver::{AppInfo, ProvInfo, VersionInfo};
 use crate::endpoints::{self, proto_ver, rainmaker, thread, wifi};
 use crate::security::{DeviceSecurityConfig, DeviceSecuritySession, Sec2Patch, Secret, SecurityLevel};
@@ -359,14 +361,15 @@ impl SimDevice {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_rng(&mut rand::rng()),
         };
-        Self::build(config, SimRng::Seeded(Box::new(rng)))
+        let mut rng = rng;
+        Self::build(config, FillRng(Box::new(move |dst: &mut [u8]| rand_core::Rng::fill_bytes(&mut rng, dst))))
     }
 
     /// Builds a device whose every random draw (session cookies, key pairs, nonces, salts) comes
     /// from `source`, in the order the firmware would draw — for replaying recorded sessions
     /// byte for byte. `config.seed` is ignored.
     pub fn with_randomness(config: SimConfig, source: RandomSource) -> Arc<Self> {
-        Self::build(config, SimRng::Scripted(source))
+        Self::build(config, FillRng(source))
     }
 
     fn build(config: SimConfig, mut rng: SimRng) -> Arc<Self> {
@@ -843,39 +846,8 @@ fn rmaker_signing_key(configured: Option<&Secret>, rng: &mut SimRng) -> p256::ec
 /// A source of device randomness for [`SimDevice::with_randomness`]: fills the buffer it is given.
 pub type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
 
-/// The simulated device's randomness: seeded, or scripted by a test.
-enum SimRng {
-    Seeded(Box<StdRng>),
-    Scripted(RandomSource),
-}
-
-impl rand_core::TryRng for SimRng {
-    type Error = std::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        // Little-endian, like esp_random() stored in memory.
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        match self {
-            SimRng::Seeded(rng) => rand_core::Rng::fill_bytes(rng.as_mut(), dst),
-            SimRng::Scripted(source) => source(dst),
-        }
-        Ok(())
-    }
-}
-
-// Seeded: a CSPRNG; scripted: whatever the test replays (recorded draws of a real device).
-impl rand_core::TryCryptoRng for SimRng {}
+/// The simulated device's randomness: a seeded CSPRNG, or draws scripted by a test.
+type SimRng = FillRng<RandomSource>;
 
 /// Thread MeshCoP TLV type of the extended PAN id.
 const TLV_EXT_PAN_ID: u8 = 2;
