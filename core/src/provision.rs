@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::endpoints::{qr::QrPayload, thread, wifi};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Step};
 use crate::events::{CancelToken, NoProgress, ProgressListener};
 use crate::security::Secret;
 use crate::session::{DeviceSession, PollOptions, SessionInfo, SessionOptions};
@@ -103,20 +103,7 @@ pub async fn provision(
     let session = DeviceSession::new(transport, request.session.clone())
         .with_listener(listener.unwrap_or_else(|| Arc::new(NoProgress)));
     let flow = run(&session, &request);
-    let result = match request.overall_timeout {
-        Some(limit) => {
-            cancel
-                .run(async {
-                    tokio::time::timeout(limit, flow)
-                        .await
-                        .unwrap_or(Err(Error::Timeout { step: crate::error::Step::ConnectionStatus }))
-                })
-                .await
-        }
-        None => cancel.run(flow).await,
-    };
-    session.disconnect().await;
-    result
+    bounded(&session, flow, request.overall_timeout, Step::ConnectionStatus, cancel).await
 }
 
 /// Connects, scans for Wi-Fi networks and disconnects: what an app shows before asking the
@@ -134,15 +121,21 @@ pub async fn scan_wifi(
         session.connect().await?;
         session.scan_wifi(None).await
     };
-    let result = match overall_timeout {
+    bounded(&session, flow, overall_timeout, Step::WifiScan, cancel).await
+}
+
+/// Runs `flow` until it ends, `limit` passes (a timeout reported on `step`) or `cancel` fires,
+/// then disconnects the session whatever happened.
+async fn bounded<T>(
+    session: &DeviceSession,
+    flow: impl std::future::Future<Output = Result<T>>,
+    limit: Option<Duration>,
+    step: Step,
+    cancel: &CancelToken,
+) -> Result<T> {
+    let result = match limit {
         Some(limit) => {
-            cancel
-                .run(async {
-                    tokio::time::timeout(limit, flow)
-                        .await
-                        .unwrap_or(Err(Error::Timeout { step: crate::error::Step::WifiScan }))
-                })
-                .await
+            cancel.run(async { tokio::time::timeout(limit, flow).await.unwrap_or(Err(Error::Timeout { step })) }).await
         }
         None => cancel.run(flow).await,
     };
