@@ -39,6 +39,8 @@ run_suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 run_suite doc env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
 run_suite cargo-test cargo test --workspace --locked
 count_cargo build/suite-cargo-test.log
+run_suite fuzz bash scripts/fuzz-test.sh
+count_plain build/suite-fuzz.log
 run_suite kotlin bash scripts/kotlin-test.sh
 count_plain build/suite-kotlin.log
 run_suite swift bash scripts/swift-test.sh

@@ -52,6 +52,9 @@ fn session_options(options: ProvOptions) -> SessionOptions {
         sec2_username: options.sec2_username,
         sec2_password: options.sec2_password.map(Secret::from),
         exchange_timeout: Duration::from_millis(options.exchange_timeout_ms),
+        expected_security: options.expected_security.map(Into::into),
+        allow_no_pop: options.allow_no_pop,
+        scan_timeout: Duration::from_millis(options.scan_timeout_ms),
     }
 }
 

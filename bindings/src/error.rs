@@ -30,6 +30,11 @@ pub enum ProvStep {
         /// The endpoint name.
         endpoint: String,
     },
+    /// A RainMaker step on the device.
+    RainMaker {
+        /// The endpoint name (`cloud_user_assoc`, `ch_resp`, `rmaker_claim`).
+        endpoint: String,
+    },
     /// A step this version of the bindings does not name.
     Other,
 }
@@ -46,6 +51,7 @@ impl From<CoreStep> for ProvStep {
             CoreStep::ConnectionStatus => ProvStep::ConnectionStatus,
             CoreStep::Control => ProvStep::Control,
             CoreStep::Custom(endpoint) => ProvStep::Custom { endpoint },
+            CoreStep::RainMaker(endpoint) => ProvStep::RainMaker { endpoint },
             _ => ProvStep::Other,
         }
     }
@@ -63,6 +69,7 @@ impl std::fmt::Display for ProvStep {
             ProvStep::ConnectionStatus => f.write_str("connection status"),
             ProvStep::Control => f.write_str("provisioning control"),
             ProvStep::Custom { endpoint } => write!(f, "custom endpoint `{endpoint}`"),
+            ProvStep::RainMaker { endpoint } => write!(f, "RainMaker step `{endpoint}`"),
             ProvStep::Other => f.write_str("another step"),
         }
     }
@@ -74,7 +81,10 @@ impl std::fmt::Display for ProvStep {
 pub enum ProvError {
     /// The device rejected the proof of possession or the SRP username/password: ask the user
     /// again (RainMaker firmware stops provisioning after a few failed attempts).
-    #[error("the device rejected the proof of possession or the SRP credentials")]
+    #[error(
+        "the device rejected the handshake proof: wrong proof of possession or SRP credentials, or another \
+         client took over the device"
+    )]
     WrongCredentials,
     /// The device could not prove it knows the PoP/password: possibly an impostor. Do not send
     /// credentials to it.
@@ -87,6 +97,25 @@ pub enum ProvError {
         offered: SecurityLevel,
         /// What the app requires.
         minimum: SecurityLevel,
+    },
+    /// The device offers less security than its QR code (`ProvOptions.expected_security`) or the
+    /// credentials given imply, or advertises `no_pop` while a PoP was given: it may be an
+    /// impostor. Nothing secret was sent. Do not retry with weaker settings unless the user
+    /// knows the device really has no PoP (`ProvOptions.allow_no_pop`).
+    #[error("refusing the device, it may be an impostor: {detail}")]
+    PossibleImpostor {
+        /// What did not match.
+        detail: String,
+    },
+    /// A message is larger than the transport's `max_payload` allows.
+    #[error("during {step}: a message of {size} bytes exceeds the link's limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The step.
+        step: ProvStep,
+        /// The message size.
+        size: u64,
+        /// The link's limit.
+        limit: u64,
     },
     /// A step did not complete in time.
     #[error("timed out during {step}")]
@@ -194,6 +223,10 @@ impl From<CoreError> for ProvError {
             CoreError::DeviceProofMismatch => ProvError::DeviceProofMismatch,
             CoreError::SecurityBelowMinimum { offered, minimum } => {
                 ProvError::SecurityBelowMinimum { offered: offered.into(), minimum: minimum.into() }
+            }
+            CoreError::PossibleImpostor { reason } => ProvError::PossibleImpostor { detail: reason.to_string() },
+            CoreError::PayloadTooLarge { step, size, limit } => {
+                ProvError::PayloadTooLarge { step: step.into(), size: size as u64, limit: limit as u64 }
             }
             CoreError::Timeout { step } => ProvError::Timeout { step: step.into() },
             CoreError::Unreachable { step, detail } => ProvError::Unreachable { step: step.into(), detail },

@@ -56,16 +56,21 @@ pub fn parse_qr_code(text: String) -> Result<QrPayload, ProvError> {
     let payload = qr::parse(&text).map_err(|e| ProvError::from(CoreError::InvalidInput(e.to_string())))?;
     Ok(QrPayload {
         name: payload.name.clone(),
-        pop: payload.pop.clone(),
+        pop: payload.pop.as_ref().map(secret_text),
         username: payload.username.clone(),
         transport: match payload.transport {
             CoreQrTransport::Ble => QrTransport::Ble,
             CoreQrTransport::SoftAp => QrTransport::SoftAp,
         },
         security: payload.security,
-        password: payload.password.clone(),
+        password: payload.password.as_ref().map(secret_text),
         network: payload.network.clone(),
     })
+}
+
+/// The text of a secret for a foreign-language string (the QR code's text was UTF-8).
+fn secret_text(secret: &rainmaker_prov::security::Secret) -> String {
+    String::from_utf8_lossy(secret.expose()).into_owned()
 }
 
 #[cfg(test)]

@@ -62,6 +62,17 @@ pub struct ProvOptions {
     /// How long `provision_wifi`/`provision_thread` wait for the device to join, in milliseconds.
     #[uniffi(default = 90000)]
     pub connect_deadline_ms: u64,
+    /// The scheme the device must offer, from its QR code's `security` (see `QrPayload`); a
+    /// device offering less fails with `ProvError.PossibleImpostor` before anything is sent.
+    #[uniffi(default = None)]
+    pub expected_security: Option<SecurityLevel>,
+    /// Accept a security 1 device advertising `no_pop` although `pop` is set (the PoP is then
+    /// not used and the session is not authenticated). Leave `false` unless the user knows it.
+    #[uniffi(default = false)]
+    pub allow_no_pop: bool,
+    /// Upper bound for a whole scan (`scan_wifi`/`scan_thread`), in milliseconds.
+    #[uniffi(default = 60000)]
+    pub scan_timeout_ms: u64,
 }
 
 impl std::fmt::Debug for ProvOptions {
@@ -75,6 +86,9 @@ impl std::fmt::Debug for ProvOptions {
             .field("sec2_password", &redact(&self.sec2_password))
             .field("exchange_timeout_ms", &self.exchange_timeout_ms)
             .field("connect_deadline_ms", &self.connect_deadline_ms)
+            .field("expected_security", &self.expected_security)
+            .field("allow_no_pop", &self.allow_no_pop)
+            .field("scan_timeout_ms", &self.scan_timeout_ms)
             .finish()
     }
 }

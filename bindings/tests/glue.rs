@@ -21,6 +21,9 @@ fn options(pop: &str, min: SecurityLevel) -> ProvOptions {
         sec2_password: None,
         exchange_timeout_ms: 10_000,
         connect_deadline_ms: 10_000,
+        expected_security: None,
+        allow_no_pop: false,
+        scan_timeout_ms: 60_000,
     }
 }
 

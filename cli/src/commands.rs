@@ -118,6 +118,7 @@ fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
         security: level_of(args.sec).map_or(SecurityChoice::Auto, SecurityChoice::Fixed),
         min_security: SecurityLevel::try_from(args.min_sec)
             .map_err(|_| Error::InvalidInput(format!("--min-sec must be 0, 1 or 2, not {}", args.min_sec)))?,
+        allow_no_pop: args.allow_no_pop,
         ..SessionOptions::default()
     };
     if let Some(text) = &args.qrcode {
@@ -232,9 +233,10 @@ impl Progress {
     /// handshake cannot be carried (PROTOCOL.md §5.3), whatever the step reported.
     fn explain(&self, args: &DeviceArgs, err: Error) -> Error {
         match err {
-            Error::InvalidInput(detail)
+            err @ Error::PayloadTooLarge { .. }
                 if args.transport == TransportArg::Console && self.level.load(Ordering::Relaxed) == 2 =>
             {
+                let detail = err.to_string();
                 Error::InvalidInput(format!(
                     "the device uses security 2, which the serial console cannot carry ({detail}); \
                      provision it over SoftAP or BLE"
@@ -390,8 +392,8 @@ fn print_outcome(outcome: &provision::ProvisionOutcome, json: bool) {
             } else {
                 println!(
                     "Provisioned: the device joined `{}` (IP {}, channel {}).",
-                    output::display_ssid(&info.ssid),
-                    info.ip4_addr,
+                    output::terminal_safe(&output::display_ssid(&info.ssid)),
+                    output::terminal_safe(&info.ip4_addr),
                     info.channel
                 );
             }
@@ -407,7 +409,10 @@ fn print_outcome(outcome: &provision::ProvisionOutcome, json: bool) {
                 });
                 println!("{v}");
             } else {
-                println!("Provisioned: the device attached to the Thread network ({status:?}).");
+                println!(
+                    "Provisioned: the device attached to the Thread network ({}).",
+                    output::terminal_safe(&format!("{status:?}"))
+                );
             }
         }
     }

@@ -97,9 +97,14 @@ struct DeviceArgs {
     /// SRP password for security 2 (default: the PoP).
     #[arg(long, env = "RAINMAKER_PROV_SEC2_PASSWORD", hide_env_values = true)]
     sec2_password: Option<Secret>,
-    /// The device's QR code payload (JSON or `NP:` form); supplies PoP and username.
+    /// The device's QR code payload (JSON or `NP:` form); supplies PoP, username and the security
+    /// the device must offer (a device offering less is refused, exit 9).
     #[arg(long)]
     qrcode: Option<String>,
+    /// Accept a security 1 device that advertises `no_pop` although a PoP was given (the session
+    /// is then not authenticated). Without it such a device is refused as a possible impostor.
+    #[arg(long)]
+    allow_no_pop: bool,
     /// Overall time limit in seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,

@@ -17,7 +17,8 @@ pub fn exit_code(err: &Error) -> u8 {
         | Error::OutcomeUnknown { .. }
         | Error::EndpointNotFound { .. }
         | Error::Transport { .. } => 7,
-        Error::SecurityBelowMinimum { .. } => 9,
+        Error::PayloadTooLarge { .. } => 2,
+        Error::SecurityBelowMinimum { .. } | Error::PossibleImpostor { .. } => 9,
         Error::Cancelled => 130,
         _ => 8,
     }
@@ -29,6 +30,9 @@ pub fn error_kind(err: &Error) -> &'static str {
         Error::WrongCredentials => "wrong_credentials",
         Error::DeviceProofMismatch => "device_proof_mismatch",
         Error::SecurityBelowMinimum { .. } => "security_below_minimum",
+        Error::PossibleImpostor { .. } => "possible_impostor",
+        Error::PayloadTooLarge { .. } => "payload_too_large",
+        Error::Internal(_) => "internal",
         Error::Timeout { .. } => "timeout",
         Error::Unreachable { .. } => "unreachable",
         Error::Disconnected { .. } => "disconnected",
@@ -60,7 +64,7 @@ pub fn report_error(err: &Error, json: bool) -> u8 {
         });
         println!("{v}");
     }
-    eprintln!("error: {err}");
+    eprintln!("error: {}", terminal_safe(&err.to_string()));
     code
 }
 
@@ -93,7 +97,7 @@ impl ProgressListener for StderrProgress {
             }
             other => format!("{other:?}"),
         };
-        eprintln!("  - {line}");
+        eprintln!("  - {}", terminal_safe(&line));
     }
 }
 
@@ -108,9 +112,33 @@ pub fn display_ssid(ssid: &[u8]) -> String {
     }
 }
 
-/// One scan entry as a table line: SSID, channel, RSSI, auth mode.
+/// Text from a device made safe for a terminal: control characters (C0, DEL, C1) and the
+/// Unicode bidirectional controls are shown as escapes (`\n`, `\x1b`, `\u{202e}`), so a device
+/// cannot move the cursor, rewrite earlier lines, change the terminal's state or reorder text.
+/// Everything else, including non-ASCII letters and emoji, is kept. JSON output does not use it:
+/// JSON escapes control characters itself and stays exact.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if u32::from(c) < 0x80 => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+                c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One scan entry as a table line: SSID (terminal-safe), channel, RSSI, auth mode.
 pub fn network_line(n: &WifiNetwork) -> String {
-    format!("{:<34} ch {:>2}  {:>4} dBm  {:?}", display_ssid(&n.ssid), n.channel, n.rssi, n.auth)
+    format!("{:<34} ch {:>2}  {:>4} dBm  {:?}", terminal_safe(&display_ssid(&n.ssid)), n.channel, n.rssi, n.auth)
 }
 
 /// One scan entry as JSON.
@@ -137,7 +165,7 @@ impl log::Log for StderrLogger {
 
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
-            eprintln!("[{} {}] {}", record.level(), record.target(), record.args());
+            eprintln!("[{} {}] {}", record.level(), record.target(), terminal_safe(&record.args().to_string()));
         }
     }
 
@@ -153,5 +181,35 @@ pub fn init_logger(verbosity: u8) {
     };
     if log::set_boxed_logger(Box::new(StderrLogger { level })).is_ok() {
         log::set_max_level(level);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rainmaker_prov::endpoints::wifi::WifiAuthMode;
+
+    #[test]
+    fn device_strings_cannot_drive_the_terminal() {
+        let hostile = "Home\x1b[2J\x1b]0;pwned\x07\r\nfake line\u{9b}31m\u{202e}txt.exe\u{7f}";
+        let safe = terminal_safe(hostile);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe:?}");
+        assert!(!safe.contains('\u{202e}'));
+        assert_eq!(safe, "Home\\x1b[2J\\x1b]0;pwned\\x07\\r\\nfake line\\u{9b}31m\\u{202e}txt.exe\\x7f");
+        // Letters and emoji pass through untouched.
+        assert_eq!(terminal_safe("Café ☕ 東京"), "Café ☕ 東京");
+        let n = WifiNetwork {
+            ssid: b"evil\x1b[1A\rSSID".to_vec(),
+            channel: 6,
+            rssi: -40,
+            bssid: vec![1; 6],
+            auth: WifiAuthMode::from_raw(3),
+        };
+        let line = network_line(&n);
+        assert!(line.starts_with("evil\\x1b[1A\\rSSID"), "{line}");
+        // JSON keeps the exact text (serde escapes it for JSON).
+        let v = network_json(&n);
+        assert_eq!(v["ssid"], "evil\x1b[1A\rSSID");
+        assert!(v.to_string().contains("\\u001b[1A\\r"));
     }
 }

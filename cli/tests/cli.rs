@@ -198,6 +198,39 @@ fn exit_code_9_for_security_below_the_minimum() {
 }
 
 #[test]
+fn exit_code_9_for_a_device_that_may_be_an_impostor() {
+    // A security 1 device without a PoP (`no_pop`) while the user holds one: refused, nothing sent.
+    let no_pop = Sim::start(&["--sec", "1"]);
+    let out = provision(&no_pop.addr, &["--pop", "pop-ABC", "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
+    assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["error"], "possible_impostor");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no_pop") && stderr.contains("impostor"), "{stderr}");
+    assert!(!stderr.contains("pop-ABC"), "{stderr}");
+    // The user can opt in explicitly.
+    let out = provision(
+        &no_pop.addr,
+        &["--pop", "pop-ABC", "--allow-no-pop", "--ssid", "RefPeer-Home", "--passphrase", "secretpass"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The QR code says security 2; the device answers security 1 with the right PoP: refused.
+    let sec1 = Sim::start(&["--sec", "1", "--pop", "pop-ABC"]);
+    let qr = r#"{"ver":"v1","name":"P","pop":"pop-ABC","transport":"softap","security":2}"#;
+    let out = provision(&sec1.addr, &["--qrcode", qr, "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
+    assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["error"], "possible_impostor");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("QR code says security 2"));
+
+    // SRP credentials against a security 1 device: refused as well.
+    let out = provision(
+        &sec1.addr,
+        &["--pop", "pop-ABC", "--sec2-password", "pw", "--ssid", "RefPeer-Home", "--passphrase", "secretpass"],
+    );
+    assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn demo_runs_the_main_job_on_the_builtin_simulator() {
     let out = run(&["demo", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

@@ -26,6 +26,8 @@ pub enum Step {
     Control,
     /// A custom endpoint, by name.
     Custom(String),
+    /// A RainMaker step on the device (`cloud_user_assoc`, `ch_resp`, `rmaker_claim`), by endpoint.
+    RainMaker(String),
 }
 
 impl std::fmt::Display for Step {
@@ -40,6 +42,47 @@ impl std::fmt::Display for Step {
             Step::ConnectionStatus => f.write_str("connection status (prov-config)"),
             Step::Control => f.write_str("provisioning control (prov-ctrl)"),
             Step::Custom(name) => write!(f, "custom endpoint `{name}`"),
+            Step::RainMaker(name) => write!(f, "RainMaker step (`{name}`)"),
+        }
+    }
+}
+
+/// Why a device was refused before any credential was sent to it (see [`Error::PossibleImpostor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DowngradeReason {
+    /// The device advertises `no_pop` (security 1 without a proof of possession) while the caller
+    /// holds a PoP: the device would never have to prove it knows it.
+    NoPopWhilePopGiven,
+    /// The device offers a lower scheme than its QR code says.
+    BelowQrCode {
+        /// What the device advertised.
+        offered: SecurityLevel,
+        /// What the QR code says.
+        qr: SecurityLevel,
+    },
+    /// The device offers a lower scheme than the caller's credentials imply (SRP credentials:
+    /// security 2; a PoP: security 1).
+    BelowCredentials {
+        /// What the device advertised.
+        offered: SecurityLevel,
+        /// What the credentials imply.
+        required: SecurityLevel,
+    },
+}
+
+impl std::fmt::Display for DowngradeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DowngradeReason::NoPopWhilePopGiven => {
+                f.write_str("the device advertises `no_pop` (no proof of possession) although a PoP was given for it")
+            }
+            DowngradeReason::BelowQrCode { offered, qr } => {
+                write!(f, "the device offers {offered} but its QR code says {qr}")
+            }
+            DowngradeReason::BelowCredentials { offered, required } => {
+                write!(f, "the device offers {offered} but the credentials given are for {required}")
+            }
         }
     }
 }
@@ -50,18 +93,39 @@ impl std::fmt::Display for Step {
 #[non_exhaustive]
 pub enum Error {
     /// The device rejected our proof of possession or SRP username/password.
-    #[error("the device rejected the proof of possession or the SRP credentials")]
+    #[error(
+        "the device rejected the handshake proof: wrong proof of possession or SRP credentials, \
+         or another client took over the device"
+    )]
     WrongCredentials,
     /// The device could not prove that it knows the PoP/password: possibly an impostor.
     #[error("the device failed to prove it knows the PoP/password (possible impostor)")]
     DeviceProofMismatch,
     /// The device offers less security than the caller accepts.
-    #[error("the device offers security {offered:?}, below the accepted minimum {minimum:?}")]
+    #[error("the device offers {offered}, below the accepted minimum {minimum}")]
     SecurityBelowMinimum {
         /// What the device advertised.
         offered: SecurityLevel,
         /// What the caller required.
         minimum: SecurityLevel,
+    },
+    /// The device offers less security than its QR code or the caller's credentials say it must:
+    /// it may be an impostor. Nothing secret was sent. A caller that really means to provision a
+    /// device without a proof of possession opts in with `SessionOptions::allow_no_pop`.
+    #[error("refusing the device, it may be an impostor: {reason} (no credential was sent)")]
+    PossibleImpostor {
+        /// What did not match.
+        reason: DowngradeReason,
+    },
+    /// A message is larger than the link can carry (BLE characteristic, console line).
+    #[error("{step}: a message of {size} bytes exceeds the link's limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The step.
+        step: Step,
+        /// The message size.
+        size: usize,
+        /// The link's limit.
+        limit: usize,
     },
     /// A step did not complete in time.
     #[error("timed out during {step}")]
@@ -145,6 +209,10 @@ pub enum Error {
     /// No security session is established yet (call `connect` first).
     #[error("not connected: call connect() first")]
     NotConnected,
+    /// The library itself could not run (for example, the async runtime of the blocking facade
+    /// could not be started). Not caused by the device or the caller's input.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Shorthand for results of this crate.
@@ -155,16 +223,20 @@ impl Error {
     pub fn from_transport(step: Step, err: TransportError) -> Self {
         match err {
             TransportError::Unreachable(detail) => Error::Unreachable { step, detail },
-            TransportError::ClosedWithoutResponse => {
-                Error::Disconnected { step, detail: "the device closed the connection without a response".into() }
-            }
+            TransportError::ClosedWithoutResponse => Error::Disconnected {
+                step,
+                detail: "the device closed the connection without a response (it refused the request, or \
+                         another client took over the device)"
+                    .into(),
+            },
             TransportError::Disconnected(detail) => Error::Disconnected { step, detail },
             TransportError::Timeout(_) => Error::Timeout { step },
             TransportError::EndpointNotFound(endpoint) => Error::EndpointNotFound { step, endpoint },
             TransportError::Foreign(detail) => Error::Transport { step, detail },
-            TransportError::PayloadTooLarge { size, limit } => Error::InvalidInput(format!(
-                "{step}: a message of {size} bytes exceeds the link's limit of {limit} bytes"
-            )),
+            TransportError::PayloadTooLarge { size, limit } => Error::PayloadTooLarge { step, size, limit },
+            TransportError::ResponseTooLarge { what, limit } => {
+                Error::Protocol { step, detail: format!("the response exceeds a limit: {what} (limit {limit})") }
+            }
             TransportError::HttpStatus(code) => {
                 Error::Protocol { step, detail: format!("unexpected HTTP status {code}") }
             }
@@ -185,7 +257,9 @@ impl Error {
     pub fn from_endpoint(step: Step, err: EndpointError) -> Self {
         match err {
             EndpointError::InvalidArgument(detail) => Error::InvalidInput(detail),
-            EndpointError::DeviceStatus { .. } => Error::DeviceStatus { step, status: err.to_string() },
+            EndpointError::DeviceStatus { code, name } => {
+                Error::DeviceStatus { step, status: format!("{name} ({code})") }
+            }
             other => Error::Protocol { step, detail: other.to_string() },
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::endpoints::{qr::QrPayload, thread, wifi};
-use crate::error::{Error, Result, Step};
+use crate::error::{Error, Result};
 use crate::events::{CancelToken, NoProgress, ProgressListener};
 use crate::security::Secret;
 use crate::session::{DeviceSession, PollOptions, SessionInfo, SessionOptions};
@@ -60,14 +60,18 @@ impl ProvisionRequest {
 }
 
 impl SessionOptions {
-    /// Fills PoP and SRP username from a QR payload (PROTOCOL.md 9): `pop` is the security 1 PoP
-    /// and the security 2 password; `username` the SRP username.
+    /// Fills PoP, SRP username and the expected scheme from a QR payload: `pop` is the security 1
+    /// PoP and the security 2 password, `username` the SRP username, and `security` the scheme
+    /// the device must offer (a device offering less is refused as a possible impostor).
     pub fn apply_qr(&mut self, qr: &QrPayload) {
         if let Some(pop) = &qr.pop {
-            self.pop = Some(Secret::from(pop.as_str()));
+            self.pop = Some(pop.clone());
         }
         if let Some(user) = &qr.username {
             self.sec2_username = Some(user.clone());
+        }
+        if let Some(level) = qr.security.and_then(crate::security::SecurityLevel::from_number) {
+            self.expected_security = Some(self.expected_security.map_or(level, |known| known.max(level)));
         }
     }
 }
@@ -103,7 +107,7 @@ pub async fn provision(
     let session = DeviceSession::new(transport, request.session.clone())
         .with_listener(listener.unwrap_or_else(|| Arc::new(NoProgress)));
     let flow = run(&session, &request);
-    bounded(&session, flow, request.overall_timeout, Step::ConnectionStatus, cancel).await
+    bounded(&session, flow, request.overall_timeout, cancel).await
 }
 
 /// Connects, scans for Wi-Fi networks and disconnects: what an app shows before asking the
@@ -121,21 +125,27 @@ pub async fn scan_wifi(
         session.connect().await?;
         session.scan_wifi(None).await
     };
-    bounded(&session, flow, overall_timeout, Step::WifiScan, cancel).await
+    bounded(&session, flow, overall_timeout, cancel).await
 }
 
-/// Runs `flow` until it ends, `limit` passes (a timeout reported on `step`) or `cancel` fires,
-/// then disconnects the session whatever happened.
+/// Runs `flow` until it ends, `limit` passes (a timeout reported on the step in progress) or
+/// `cancel` fires, then disconnects the session whatever happened.
 async fn bounded<T>(
     session: &DeviceSession,
     flow: impl std::future::Future<Output = Result<T>>,
     limit: Option<Duration>,
-    step: Step,
     cancel: &CancelToken,
 ) -> Result<T> {
     let result = match limit {
         Some(limit) => {
-            cancel.run(async { tokio::time::timeout(limit, flow).await.unwrap_or(Err(Error::Timeout { step })) }).await
+            cancel
+                .run(async {
+                    match tokio::time::timeout(limit, flow).await {
+                        Ok(result) => result,
+                        Err(_) => Err(Error::Timeout { step: session.current_step() }),
+                    }
+                })
+                .await
         }
         None => cancel.run(flow).await,
     };

@@ -118,7 +118,7 @@ impl DeviceSession {
     /// `cloud_user_assoc` and returns the node id. A device without the endpoint gives
     /// [`RainMakerError::NoAssociationEndpoint`].
     pub async fn set_user_mapping(&self, user_id: &str, secret_key: &str) -> RainMakerResult<String> {
-        let step = Step::Custom(codec::CLOUD_USER_ASSOC.to_owned());
+        let step = Step::RainMaker(codec::CLOUD_USER_ASSOC.to_owned());
         let req = codec::set_user_mapping_request(user_id, secret_key)
             .map_err(|e| RainMakerError::InvalidInput(e.to_string()))?;
         let resp = match self.exchange(step.clone(), codec::CLOUD_USER_ASSOC, &req).await {
@@ -135,7 +135,7 @@ impl DeviceSession {
     /// [`RainMakerError::ChallengeResponseDisabled`]; a device without the endpoint
     /// [`RainMakerError::NoAssociationEndpoint`].
     pub async fn challenge_response(&self, challenge: &[u8]) -> RainMakerResult<ChallengeResponse> {
-        let step = Step::Custom(codec::CH_RESP.to_owned());
+        let step = Step::RainMaker(codec::CH_RESP.to_owned());
         let req = codec::challenge_request(challenge).map_err(|e| RainMakerError::InvalidInput(e.to_string()))?;
         let resp = match self.exchange(step.clone(), codec::CH_RESP, &req).await {
             Err(Error::EndpointNotFound { .. }) => return Err(RainMakerError::NoAssociationEndpoint),
@@ -153,7 +153,7 @@ impl DeviceSession {
     /// Disables challenge-response on the device (PROTOCOL.md 8.4 step 5; the CLI does this only
     /// for on-network flows).
     pub async fn disable_challenge_response(&self) -> RainMakerResult<()> {
-        let step = Step::Custom(codec::CH_RESP.to_owned());
+        let step = Step::RainMaker(codec::CH_RESP.to_owned());
         let resp = self.exchange(step.clone(), codec::CH_RESP, &codec::disable_request()).await?;
         match codec::parse_disable_response(&resp) {
             Ok(()) => Ok(()),

@@ -11,12 +11,10 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use crate::endpoints::{self, proto_ver, thread, wifi};
-use crate::error::{Error, Result, Step};
+use crate::error::{DowngradeReason, Error, Result, Step};
 use crate::events::{NoProgress, ProgressEvent, ProgressListener};
-use crate::security::{
-    self, ClientHandshake, ClientStep, Credentials, Secret, SecurityError, SecurityLevel, SessionCipher,
-};
-use crate::transport::{Transport, TransportError, TransportKind};
+use crate::security::{self, ClientHandshake, ClientStep, Credentials, Secret, SecurityLevel, SessionCipher};
+use crate::transport::{Transport, TransportKind};
 
 /// SRP username used when the caller and the QR code give none (ESP-IDF and RainMaker default).
 pub const DEFAULT_SEC2_USERNAME: &str = "wifiprov";
@@ -48,6 +46,16 @@ pub struct SessionOptions {
     pub sec2_password: Option<Secret>,
     /// Upper bound for one request/response exchange (a blocking Wi-Fi scan can take seconds).
     pub exchange_timeout: Duration,
+    /// The scheme the device is known to use, from its QR code (set by
+    /// [`SessionOptions::apply_qr`](crate::session::SessionOptions::apply_qr)). A device
+    /// offering less is refused with [`Error::PossibleImpostor`] before any credential is sent.
+    pub expected_security: Option<SecurityLevel>,
+    /// Accept a security 1 device that advertises `no_pop` even though a PoP was given (the PoP is
+    /// then not used and the session is not authenticated). Default `false`: such a device is
+    /// refused with [`Error::PossibleImpostor`], since an impostor can always claim `no_pop`.
+    pub allow_no_pop: bool,
+    /// Upper bound for a whole scan (start, status polls, every result page).
+    pub scan_timeout: Duration,
 }
 
 impl Default for SessionOptions {
@@ -59,6 +67,9 @@ impl Default for SessionOptions {
             sec2_username: None,
             sec2_password: None,
             exchange_timeout: Duration::from_secs(30),
+            expected_security: None,
+            allow_no_pop: false,
+            scan_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -98,6 +109,28 @@ pub struct SessionInfo {
 /// A device that reports "scan not finished" this many times in a row is given up on.
 const MAX_SCAN_STATUS_POLLS: u32 = 200;
 
+/// Status polls after apply are given up on after this many, whatever the deadline (a zero
+/// interval must not turn into a flood).
+const MAX_STATUS_POLLS: u32 = 1000;
+
+/// The most scan results a device can hold: firmware keeps at most
+/// `CONFIG_WIFI_PROV_SCAN_MAX_ENTRIES` (1..=255) results; a larger count is a protocol error.
+pub const MAX_SCAN_RESULTS: u32 = 255;
+
+/// The largest response accepted from a device on any endpoint. Firmware answers fit in a few
+/// kilobytes (the SoftAP server takes 4 KiB requests, BLE carries about 512 bytes); anything
+/// larger is refused before it is decoded.
+pub const MAX_RESPONSE_LEN: usize = 16 * 1024;
+
+/// The `sec_patch_ver` values this implementation knows for security 2.
+fn sec2_patch(number: u8) -> Option<security::Sec2Patch> {
+    match number {
+        0 => Some(security::Sec2Patch::Patch0),
+        1 => Some(security::Sec2Patch::Patch1),
+        _ => None,
+    }
+}
+
 /// Paces status polling after apply: growing pauses, bounded by the deadline.
 struct Poller {
     options: PollOptions,
@@ -115,7 +148,7 @@ impl Poller {
     async fn next(&mut self) -> Result<u32> {
         if self.polls > 0 {
             self.interval = (self.interval * 3 / 2).min(self.options.max_interval);
-            if self.started.elapsed() + self.interval > self.options.deadline {
+            if self.started.elapsed() + self.interval > self.options.deadline || self.polls >= MAX_STATUS_POLLS {
                 return Err(Error::Timeout { step: Step::ConnectionStatus });
             }
         }
@@ -159,6 +192,8 @@ pub struct DeviceSession {
     options: SessionOptions,
     listener: Arc<dyn ProgressListener>,
     state: Mutex<State>,
+    /// The step in progress (what an overall timeout reports).
+    current_step: std::sync::Mutex<Step>,
 }
 
 impl std::fmt::Debug for DeviceSession {
@@ -175,6 +210,7 @@ impl DeviceSession {
             options,
             listener: Arc::new(NoProgress),
             state: Mutex::new(State { cipher: None, info: None }),
+            current_step: std::sync::Mutex::new(Step::ReadCapabilities),
         }
     }
 
@@ -193,9 +229,24 @@ impl DeviceSession {
         self.listener.on_progress(event);
     }
 
+    /// The step in progress, or the last one started: what a bound around the whole flow reports
+    /// when it expires.
+    pub fn current_step(&self) -> Step {
+        self.current_step.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn set_step(&self, step: &Step) {
+        *self.current_step.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = step.clone();
+    }
+
     async fn raw_exchange(&self, step: &Step, endpoint: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+        self.set_step(step);
         let fut = self.transport.send(endpoint.to_owned(), body);
         match tokio::time::timeout(self.options.exchange_timeout, fut).await {
+            Ok(Ok(resp)) if resp.len() > MAX_RESPONSE_LEN => Err(Error::Protocol {
+                step: step.clone(),
+                detail: format!("a response of {} bytes (the limit is {MAX_RESPONSE_LEN})", resp.len()),
+            }),
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) => Err(Error::from_transport(step.clone(), e)),
             Err(_) => Err(Error::Timeout { step: step.clone() }),
@@ -222,16 +273,16 @@ impl DeviceSession {
         self.emit(ProgressEvent::ReadingCapabilities);
         let version = self.read_version().await?;
         let detected = proto_ver::detect_security(&version);
-        let level = match self.options.security {
-            SecurityChoice::Fixed(level) => level,
-            SecurityChoice::Auto => SecurityLevel::try_from(detected.sec_ver).map_err(|_| Error::Protocol {
+        let (level, use_pop) = self.accept_security(&detected)?;
+        // The GCM nonce mode follows the advertised patch level; a device_nonce of the other
+        // length is refused. Unknown when the scheme was forced against what the device says.
+        let patch = match (level, detected.sec_ver) {
+            (SecurityLevel::Sec2, 2) => Some(sec2_patch(detected.sec_patch_ver).ok_or_else(|| Error::Protocol {
                 step: Step::ReadCapabilities,
-                detail: format!("unsupported security version {}", detected.sec_ver),
-            })?,
+                detail: format!("unsupported security 2 patch level {}", detected.sec_patch_ver),
+            })?),
+            _ => None,
         };
-        if level < self.options.min_security {
-            return Err(Error::SecurityBelowMinimum { offered: level, minimum: self.options.min_security });
-        }
         log::info!(
             "device session: security {} (patch {}), detected from {:?}",
             level.number(),
@@ -239,18 +290,18 @@ impl DeviceSession {
             detected.source
         );
         self.emit(ProgressEvent::SecurityChosen { level, patch: detected.sec_patch_ver });
-        let creds = self.credentials(level, detected.no_pop)?;
+        let creds = self.credentials(level, use_pop)?;
         self.emit(ProgressEvent::Handshaking);
-        let cipher = match self.handshake(creds).await {
+        let cipher = match self.handshake(creds, patch).await {
             Err(Error::WrongCredentials) if level == SecurityLevel::Sec2 && self.stripped_retry_applies() => {
                 // Verifiers generated by Espressif's Python tool for a password whose inner hash
                 // starts with a zero byte embed a stripped x; retry once with that derivation.
                 self.emit(ProgressEvent::RetryingHandshake);
-                let creds = match self.credentials(level, detected.no_pop)? {
+                let creds = match self.credentials(level, use_pop)? {
                     Credentials::Sec2 { username, password } => Credentials::Sec2Stripped { username, password },
                     other => other,
                 };
-                self.handshake(creds).await?
+                self.handshake(creds, patch).await?
             }
             other => other?,
         };
@@ -277,13 +328,81 @@ impl DeviceSession {
         }
     }
 
-    fn credentials(&self, level: SecurityLevel, no_pop: bool) -> Result<Credentials> {
+    fn has_pop(&self) -> bool {
+        self.options.pop.as_ref().is_some_and(|p| !p.is_empty())
+    }
+
+    /// The weakest scheme the caller's credentials allow: SRP credentials are for security 2, a
+    /// PoP needs a device that proves it knows it (security 1 at least).
+    fn implied_by_credentials(&self) -> Option<SecurityLevel> {
+        if self.options.sec2_password.is_some() {
+            Some(SecurityLevel::Sec2)
+        } else if self.has_pop() {
+            Some(SecurityLevel::Sec1)
+        } else {
+            None
+        }
+    }
+
+    /// Chooses the scheme and whether the PoP is used, refusing any downgrade: the scheme must
+    /// reach the caller's minimum, the QR code's level and what the credentials imply, and a
+    /// `no_pop` device is refused while a PoP is held (unless the caller opted in).
+    fn accept_security(&self, detected: &proto_ver::DetectedSecurity) -> Result<(SecurityLevel, bool)> {
+        let qr = self.options.expected_security;
+        let implied = self.implied_by_credentials();
+        let minimum = self.options.min_security;
+        let level = match self.options.security {
+            SecurityChoice::Fixed(level) => {
+                // The caller's own choice contradicting the caller's own inputs is a usage error.
+                if let Some(need) = [Some(minimum), qr, implied].into_iter().flatten().find(|need| level < *need) {
+                    return Err(Error::InvalidInput(format!(
+                        "the security scheme chosen ({level}) is below what the minimum, the QR code or the \
+                         credentials require ({need})"
+                    )));
+                }
+                return Ok((level, self.has_pop()));
+            }
+            SecurityChoice::Auto => SecurityLevel::try_from(detected.sec_ver).map_err(|_| Error::Protocol {
+                step: Step::ReadCapabilities,
+                detail: format!("the device reports an unsupported security version {}", detected.sec_ver),
+            })?,
+        };
+        if level < minimum {
+            return Err(Error::SecurityBelowMinimum { offered: level, minimum });
+        }
+        if let Some(qr) = qr.filter(|qr| level < *qr) {
+            return Err(Error::PossibleImpostor { reason: DowngradeReason::BelowQrCode { offered: level, qr } });
+        }
+        if let Some(required) = implied.filter(|required| level < *required) {
+            return Err(Error::PossibleImpostor {
+                reason: DowngradeReason::BelowCredentials { offered: level, required },
+            });
+        }
+        if level == SecurityLevel::Sec1 && detected.no_pop {
+            if !self.has_pop() {
+                log::warn!("device session: the device advertises no_pop; the session will not be authenticated");
+                return Ok((level, false));
+            }
+            if !self.options.allow_no_pop {
+                return Err(Error::PossibleImpostor { reason: DowngradeReason::NoPopWhilePopGiven });
+            }
+            log::warn!("device session: no_pop accepted by the caller; the PoP is not used");
+            return Ok((level, false));
+        }
+        Ok((level, true))
+    }
+
+    fn credentials(&self, level: SecurityLevel, use_pop: bool) -> Result<Credentials> {
         Ok(match level {
             SecurityLevel::Sec0 => Credentials::Sec0,
             SecurityLevel::Sec1 => {
-                let pop = if no_pop { None } else { self.options.pop.clone() };
-                if pop.is_none() && !no_pop {
-                    return Err(Error::InvalidInput("this device requires a proof of possession (PoP)".into()));
+                let pop = if use_pop { self.options.pop.clone().filter(|p| !p.is_empty()) } else { None };
+                if pop.is_none() && use_pop {
+                    return Err(Error::InvalidInput(
+                        "this device requires a proof of possession (PoP): pass it with --pop, the QR code, or \
+                         `SessionOptions::pop`"
+                            .into(),
+                    ));
                 }
                 Credentials::Sec1 { pop }
             }
@@ -296,12 +415,15 @@ impl DeviceSession {
         })
     }
 
-    async fn handshake(&self, creds: Credentials) -> Result<SessionCipher> {
+    async fn handshake(&self, creds: Credentials, patch: Option<security::Sec2Patch>) -> Result<SessionCipher> {
         let step = Step::Handshake;
         let (mut hs, mut request) = {
             let mut rng = rand::rng();
             ClientHandshake::start(creds, &mut rng).map_err(|e| Error::from_security(step.clone(), e))?
         };
+        if let Some(patch) = patch {
+            hs = hs.expect_sec2_patch(patch);
+        }
         loop {
             let response = match self.raw_exchange(&step, endpoints::PROV_SESSION, request).await {
                 Ok(r) => r,
@@ -373,6 +495,14 @@ impl DeviceSession {
 
     /// Runs a scan: start, poll the status (bounded) until finished, read every result page.
     async fn scan<T>(&self, codec: ScanCodec<T>) -> Result<Vec<T>> {
+        let step = codec.step.clone();
+        match tokio::time::timeout(self.options.scan_timeout, self.scan_unbounded(codec)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout { step }),
+        }
+    }
+
+    async fn scan_unbounded<T>(&self, codec: ScanCodec<T>) -> Result<Vec<T>> {
         let step = codec.step;
         let endpoint_err = |step: &Step| {
             let step = step.clone();
@@ -396,7 +526,14 @@ impl DeviceSession {
             tokio::time::sleep(interval).await;
             interval = (interval * 3 / 2).min(Duration::from_secs(1));
         };
+        if count > MAX_SCAN_RESULTS {
+            return Err(Error::Protocol {
+                step,
+                detail: format!("the device reports {count} scan results (firmware keeps at most {MAX_SCAN_RESULTS})"),
+            });
+        }
         let page = self.scan_page_size();
+        // Bounded above: count <= MAX_SCAN_RESULTS was checked.
         let mut found = Vec::with_capacity(count as usize);
         let mut start = 0u32;
         while start < count {
@@ -406,7 +543,14 @@ impl DeviceSession {
             if entries.is_empty() {
                 return Err(Error::Protocol { step, detail: format!("empty scan page at index {start} of {count}") });
             }
-            start = start.saturating_add(u32::try_from(entries.len()).unwrap_or(u32::MAX));
+            if entries.len() > n as usize {
+                return Err(Error::Protocol {
+                    step,
+                    detail: format!("a scan page of {} entries where {n} were asked for", entries.len()),
+                });
+            }
+            // At most `n` (<= 255) entries: the conversion cannot fail.
+            start += u32::try_from(entries.len()).unwrap_or(n);
             found.extend(entries);
         }
         self.emit(ProgressEvent::ScanFinished { count: found.len() });
@@ -470,6 +614,7 @@ impl DeviceSession {
     ) -> Result<wifi::WifiConnectedInfo> {
         self.set_wifi_config(ssid, passphrase).await?;
         self.apply_wifi_config().await?;
+        self.set_step(&Step::ConnectionStatus);
         let mut poller = Poller::new(poll);
         loop {
             let polls = poller.next().await?;
@@ -532,6 +677,7 @@ impl DeviceSession {
         let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &thread::apply_config_request()).await?;
         thread::parse_apply_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))?;
         self.emit(ProgressEvent::Applying);
+        self.set_step(&Step::ConnectionStatus);
         let mut poller = Poller::new(poll);
         loop {
             let polls = poller.next().await?;
@@ -566,17 +712,5 @@ impl DeviceSession {
         state.cipher = None;
         state.info = None;
         self.transport.disconnect().await;
-    }
-}
-
-impl From<TransportError> for Error {
-    fn from(e: TransportError) -> Self {
-        Error::from_transport(Step::Custom("transport".into()), e)
-    }
-}
-
-impl From<SecurityError> for Error {
-    fn from(e: SecurityError) -> Self {
-        Error::from_security(Step::Handshake, e)
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rainmaker_prov::error::Error;
+use rainmaker_prov::error::{Error, Step};
 use rainmaker_prov::events::{CancelToken, ProgressEvent, ProgressListener};
 use rainmaker_prov::provision::{self, Joined, NetworkCredentials, ProvisionRequest};
 use rainmaker_prov::security::{Secret, SecurityLevel};
@@ -19,7 +19,13 @@ use rainmaker_prov_tests::{Fixture, POP, Via, all_schemes, fast_config};
 fn options_for(name: &str) -> SessionOptions {
     let mut options = SessionOptions { pop: Some(Secret::from(POP)), ..SessionOptions::default() };
     if name == "sec0" {
+        // A PoP would require a device that proves it (security 1 at least): none for security 0.
         options.min_security = SecurityLevel::Sec0;
+        options.pop = None;
+    }
+    if name == "sec1-no-pop" {
+        // A device without a PoP is only accepted from a caller who holds none.
+        options.pop = None;
     }
     options.exchange_timeout = Duration::from_secs(5);
     options
@@ -86,7 +92,10 @@ async fn sec2_over_the_console_is_a_typed_error_not_a_hang() {
                 .await
                 .expect_err("security 2 cannot be carried by the console");
             assert!(started.elapsed() < Duration::from_secs(5), "{name}: took {:?}", started.elapsed());
-            let Error::InvalidInput(message) = &err else { panic!("{name} {choice:?}: {err:?}") };
+            let Error::PayloadTooLarge { step: Step::Handshake, limit: 115, .. } = &err else {
+                panic!("{name} {choice:?}: {err:?}")
+            };
+            let message = err.to_string();
             assert!(message.contains("prov-session"), "{message}");
             assert!(message.contains("limit of 115 bytes"), "{message}");
             // Only proto-ver reached the device: the handshake was refused before writing.

@@ -20,7 +20,9 @@ use rainmaker_prov_tests::{Fixture, POP, Via, all_schemes, fast_config};
 fn options_for(name: &str) -> SessionOptions {
     let mut options = SessionOptions { pop: Some(Secret::from(POP)), ..SessionOptions::default() };
     if name == "sec0" {
+        // A PoP would require a device that proves it (security 1 at least): none for security 0.
         options.min_security = SecurityLevel::Sec0;
+        options.pop = None;
     }
     options.exchange_timeout = Duration::from_secs(5);
     options

@@ -32,6 +32,17 @@ pub enum EndpointError {
     /// bytes, BSSID not 0 or 6 bytes, Thread dataset > 254 bytes ...), so the request was not built.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A field of a device message is longer (or a count larger) than the protocol allows; the
+    /// message is refused instead of being used.
+    #[error("`{field}` of {len} exceeds the limit of {limit}")]
+    OutOfBounds {
+        /// The field (protobuf name).
+        field: &'static str,
+        /// Its length in bytes (or the count).
+        len: usize,
+        /// The largest accepted value.
+        limit: usize,
+    },
 }
 
 impl EndpointError {

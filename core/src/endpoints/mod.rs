@@ -56,6 +56,11 @@ pub(crate) fn decode<M: prost::Message + Default>(what: &str, bytes: &[u8]) -> R
     M::decode(bytes).map_err(|e| EndpointError::Malformed(format!("{what}: {e}")))
 }
 
+/// `Ok` when `len <= limit`, otherwise [`EndpointError::OutOfBounds`] naming `field`.
+pub(crate) fn bound(field: &'static str, len: usize, limit: usize) -> Result<(), EndpointError> {
+    if len <= limit { Ok(()) } else { Err(EndpointError::OutOfBounds { field, len, limit }) }
+}
+
 /// `Ok` for `Success`, otherwise [`EndpointError::DeviceStatus`].
 pub(crate) fn check_status(code: i32) -> Result<(), EndpointError> {
     if code == Status::Success as i32 { Ok(()) } else { Err(EndpointError::device_status(code)) }

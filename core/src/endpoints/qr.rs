@@ -2,7 +2,8 @@
 //! and RainMaker's compact `NP:<name>|<pop>|<b|s>` form.
 
 use serde_json::Value;
-use zeroize::Zeroize;
+
+use crate::security::Secret;
 
 /// SRP user name implied by the compact form (and the usual default for security 2).
 pub const DEFAULT_USERNAME: &str = "wifiprov";
@@ -23,7 +24,7 @@ pub struct QrPayload {
     /// BLE device name or SoftAP SSID (e.g. `PROV_1A2B3C`).
     pub name: String,
     /// Security 1 proof of possession, or security 2 password.
-    pub pop: Option<String>,
+    pub pop: Option<Secret>,
     /// Security 2 user name (`wifiprov`, `threadprov`).
     pub username: Option<String>,
     /// The transport to use.
@@ -32,14 +33,14 @@ pub struct QrPayload {
     /// libraries default to 2 and let `proto-ver` decide).
     pub security: Option<u8>,
     /// Passphrase of the device's SoftAP (client-side extension).
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// `"wifi"` or `"thread"` (iOS extension).
     pub network: Option<String>,
 }
 
 impl std::fmt::Debug for QrPayload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redact = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        let redact = |s: &Option<Secret>| s.as_ref().map(|_| "<redacted>");
         f.debug_struct("QrPayload")
             .field("name", &self.name)
             .field("pop", &redact(&self.pop))
@@ -49,13 +50,6 @@ impl std::fmt::Debug for QrPayload {
             .field("password", &redact(&self.password))
             .field("network", &self.network)
             .finish()
-    }
-}
-
-impl Drop for QrPayload {
-    fn drop(&mut self) {
-        self.pop.zeroize();
-        self.password.zeroize();
     }
 }
 
@@ -83,6 +77,15 @@ pub enum QrError {
         /// What is wrong (never the value of a secret key).
         reason: String,
     },
+}
+
+/// A string key holding a secret, moved straight into a [`Secret`].
+fn opt_secret(obj: &mut serde_json::Map<String, Value>, key: &'static str) -> Result<Option<Secret>, QrError> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(Secret::from(s))),
+        Some(_) => Err(QrError::InvalidField { field: key, reason: "not a string".into() }),
+    }
 }
 
 fn parse_transport(value: &str) -> Result<QrTransport, QrError> {
@@ -122,7 +125,7 @@ fn parse_json(text: &str) -> Result<QrPayload, QrError> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         QrError::InvalidJson(format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()))
     })?;
-    let Value::Object(obj) = value else {
+    let Value::Object(mut obj) = value else {
         return Err(QrError::UnknownFormat);
     };
     let name = opt_string(&obj, "name")?.filter(|n| !n.is_empty()).ok_or(QrError::MissingField("name"))?;
@@ -130,11 +133,11 @@ fn parse_json(text: &str) -> Result<QrPayload, QrError> {
         opt_string(&obj, "transport")?.filter(|t| !t.is_empty()).ok_or(QrError::MissingField("transport"))?;
     Ok(QrPayload {
         name,
-        pop: opt_string(&obj, "pop")?,
+        pop: opt_secret(&mut obj, "pop")?,
         username: opt_string(&obj, "username")?,
         transport: parse_transport(&transport)?,
         security: parse_security(obj.get("security"))?,
-        password: opt_string(&obj, "password")?,
+        password: opt_secret(&mut obj, "password")?,
         network: opt_string(&obj, "network")?,
     })
 }
@@ -161,7 +164,7 @@ fn parse_compact(body: &str) -> Result<QrPayload, QrError> {
     };
     Ok(QrPayload {
         name: name.to_owned(),
-        pop: (!pop.is_empty()).then(|| pop.to_owned()),
+        pop: (!pop.is_empty()).then(|| Secret::from(pop)),
         username: Some(DEFAULT_USERNAME.to_owned()),
         transport,
         security: None,
@@ -196,7 +199,7 @@ mod tests {
     fn firmware_json_forms() {
         let p = parse(r#"{"ver":"v1","name":"PROV_1A2B3C","pop":"abcd1234","transport":"ble"}"#).unwrap();
         assert_eq!(p.name, "PROV_1A2B3C");
-        assert_eq!(p.pop.as_deref(), Some("abcd1234"));
+        assert_eq!(p.pop.as_ref().map(|p| p.expose()), Some(&b"abcd1234"[..]));
         assert_eq!(p.transport, QrTransport::Ble);
         assert_eq!(p.username, None);
         assert_eq!(p.security, None);
@@ -217,7 +220,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.transport, QrTransport::SoftAp);
         assert_eq!(p.security, Some(1));
-        assert_eq!(p.password.as_deref(), Some("apsecret"));
+        assert_eq!(p.password.as_ref().map(|p| p.expose()), Some(&b"apsecret"[..]));
         assert_eq!(p.network.as_deref(), Some("thread"));
         assert_eq!(parse(r#"{"name":"a","transport":"BLE","security":"2"}"#).unwrap().security, Some(2));
     }
@@ -250,7 +253,7 @@ mod tests {
     fn compact_form() {
         let p = parse("NP:PROV_1a2b3c|abcd1234|b").unwrap();
         assert_eq!(p.name, "PROV_1a2b3c");
-        assert_eq!(p.pop.as_deref(), Some("abcd1234"));
+        assert_eq!(p.pop.as_ref().map(|p| p.expose()), Some(&b"abcd1234"[..]));
         assert_eq!(p.username.as_deref(), Some("wifiprov"));
         assert_eq!(p.transport, QrTransport::Ble);
         let p = parse("NP:PROV_1a2b3c||s").unwrap();

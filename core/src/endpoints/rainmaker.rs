@@ -16,7 +16,15 @@ use zeroize::{Zeroize, Zeroizing};
 use cr_pb::r_maker_ch_resp_payload::Payload as CrPayload;
 use map_pb::r_maker_config_payload::Payload as MapPayload;
 
-use super::{EndpointError, decode, describe_msg, encode_secret, expect_msg, unexpected_member};
+use super::{EndpointError, bound, decode, describe_msg, encode_secret, expect_msg, unexpected_member};
+
+/// The longest node id accepted from a device (RainMaker node ids have about 22 characters).
+pub const MAX_NODE_ID_LEN: usize = 128;
+/// The longest challenge signature accepted from a device (an RSA-4096 signature has 512 bytes;
+/// an ECDSA P-256 one at most 72).
+pub const MAX_SIGNATURE_LEN: usize = 1024;
+/// The largest claiming data (CSR) a device may announce.
+pub const MAX_CLAIM_DATA_LEN: usize = 8 * 1024;
 
 /// Endpoint of the traditional user-node mapping (PROTOCOL.md 8.2).
 pub const CLOUD_USER_ASSOC: &str = "cloud_user_assoc";
@@ -125,6 +133,7 @@ pub fn parse_set_user_mapping_response(bytes: &[u8]) -> Result<String, EndpointE
                     got: "an empty NodeId".into(),
                 });
             }
+            bound("NodeId", r.node_id.len(), MAX_NODE_ID_LEN)?;
             Ok(r.node_id)
         }
         other => Err(unexpected_member("resp_set_user_mapping", map_member(&other))),
@@ -272,6 +281,8 @@ pub fn parse_challenge_response(bytes: &[u8]) -> Result<ChallengeResponse, Endpo
                     got: format!("{}-byte signature, {}-byte node id", r.payload.len(), r.node_id.len()),
                 });
             }
+            bound("payload", r.payload.len(), MAX_SIGNATURE_LEN)?;
+            bound("node_id", r.node_id.len(), MAX_NODE_ID_LEN)?;
             Ok(ChallengeResponse { signature: r.payload, node_id: r.node_id })
         }
         other => Err(unexpected_member("respChallengeResponsePayload", cr_member(&other))),
@@ -532,6 +543,7 @@ impl ClaimAssembler {
 
     /// Adds the next fragment; returns `true` once the data is complete.
     pub fn push(&mut self, frag: ClaimFragment) -> Result<bool, EndpointError> {
+        bound("total_len", frag.total_len as usize, MAX_CLAIM_DATA_LEN)?;
         let total = *self.total.get_or_insert(frag.total_len);
         if frag.total_len != total {
             return Err(EndpointError::Malformed(format!(

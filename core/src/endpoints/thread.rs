@@ -16,7 +16,15 @@ use pb::network_scan_payload::Payload as ScanPayload;
 use pb::resp_get_thread_status::State;
 
 use super::wifi::{self, ScanStatus};
-use super::{EndpointError, Status, check_status, decode, describe_msg, encode_secret, expect_msg, unexpected_member};
+use super::{
+    EndpointError, Status, bound, check_status, decode, describe_msg, encode_secret, expect_msg, unexpected_member,
+};
+
+/// The longest Thread network name accepted from a device (the Thread specification allows 16
+/// bytes; the margin tolerates padding).
+pub const MAX_NETWORK_NAME: usize = 32;
+/// Length of an extended PAN id or an extended address.
+pub const EXT_ID_LEN: usize = 8;
 
 /// Largest Active Operational Dataset the device accepts, in bytes.
 pub const MAX_DATASET_LEN: usize = 254;
@@ -206,6 +214,8 @@ fn status_from_resp(r: pb::RespGetThreadStatus) -> Result<ThreadStatus, Endpoint
                 Some(State::ThreadAttached(a)) => a,
                 _ => pb::ThreadAttachState::default(),
             };
+            bound("name", a.name.len(), MAX_NETWORK_NAME)?;
+            bound("ext_pan_id", a.ext_pan_id.len(), EXT_ID_LEN)?;
             Ok(ThreadStatus::Attached { pan_id: a.pan_id, ext_pan_id: a.ext_pan_id, channel: a.channel, name: a.name })
         }
         Ok(pb::ThreadNetworkState::Attaching) => Ok(ThreadStatus::Attaching),
@@ -393,7 +403,15 @@ pub fn parse_scan_status_response(bytes: &[u8]) -> Result<ScanStatus, EndpointEr
 /// Parses a Thread ScanResult response page.
 pub fn parse_scan_result_response(bytes: &[u8]) -> Result<Vec<ThreadNetwork>, EndpointError> {
     match decode_scan_response(bytes, pb::NetworkScanMsgType::TypeRespScanThreadResult)? {
-        Some(ScanPayload::RespScanThreadResult(r)) => Ok(r.entries.into_iter().map(ThreadNetwork::from).collect()),
+        Some(ScanPayload::RespScanThreadResult(r)) => {
+            bound("entries", r.entries.len(), wifi::MAX_SCAN_PAGE_ENTRIES)?;
+            for e in &r.entries {
+                bound("network_name", e.network_name.len(), MAX_NETWORK_NAME)?;
+                bound("ext_addr", e.ext_addr.len(), EXT_ID_LEN)?;
+                bound("ext_pan_id", e.ext_pan_id.len(), EXT_ID_LEN)?;
+            }
+            Ok(r.entries.into_iter().map(ThreadNetwork::from).collect())
+        }
         other => Err(unexpected_member("resp_scan_thread_result", scan_member(&other))),
     }
 }

@@ -17,7 +17,9 @@ use pb::wi_fi_config_payload::Payload as CfgPayload;
 use pb::wi_fi_ctrl_payload::Payload as CtrlPayload;
 use pb::wi_fi_scan_payload::Payload as ScanPayload;
 
-use super::{EndpointError, Status, check_status, decode, describe_msg, encode_secret, expect_msg, unexpected_member};
+use super::{
+    EndpointError, Status, bound, check_status, decode, describe_msg, encode_secret, expect_msg, unexpected_member,
+};
 use crate::transport::TransportKind;
 
 /// Longest SSID the device accepts, in bytes.
@@ -432,13 +434,29 @@ impl From<pb::CmdScanStart> for ScanParams {
     }
 }
 
+/// The longest `ip4_addr` text accepted from a device (a dotted quad has at most 15 characters;
+/// the margin tolerates padding without letting a device send kilobytes).
+pub const MAX_IP_ADDR_TEXT: usize = 64;
+
+/// The most entries one scan-result page may hold (firmware keeps at most 255 results).
+pub const MAX_SCAN_PAGE_ENTRIES: usize = 255;
+
+fn check_connected(c: &pb::WifiConnectedState) -> Result<(), EndpointError> {
+    bound("ip4_addr", c.ip4_addr.len(), MAX_IP_ADDR_TEXT)?;
+    bound("ssid", c.ssid.len(), MAX_SSID_LEN)?;
+    bound("bssid", c.bssid.len(), BSSID_LEN)
+}
+
 /// Reads a `RespGetStatus` the way the reference clients do: the state decides, and a missing
 /// state member reads as its proto3 default (empty connection details, `AuthError`).
 fn status_from_resp(r: pb::RespGetStatus) -> Result<WifiStatus, EndpointError> {
     check_status(r.status)?;
     match pb::WifiStationState::try_from(r.sta_state) {
         Ok(pb::WifiStationState::Connected) => Ok(WifiStatus::Connected(match r.state {
-            Some(State::Connected(c)) => c.into(),
+            Some(State::Connected(c)) => {
+                check_connected(&c)?;
+                c.into()
+            }
             _ => WifiConnectedInfo::default(),
         })),
         Ok(pb::WifiStationState::Connecting) => Ok(WifiStatus::Connecting {
@@ -616,7 +634,14 @@ pub fn parse_scan_status_response(bytes: &[u8]) -> Result<ScanStatus, EndpointEr
 /// Parses a ScanResult response page.
 pub fn parse_scan_result_response(bytes: &[u8]) -> Result<Vec<WifiNetwork>, EndpointError> {
     match decode_scan_response(bytes, pb::WiFiScanMsgType::TypeRespScanResult)? {
-        Some(ScanPayload::RespScanResult(r)) => Ok(r.entries.into_iter().map(WifiNetwork::from).collect()),
+        Some(ScanPayload::RespScanResult(r)) => {
+            bound("entries", r.entries.len(), MAX_SCAN_PAGE_ENTRIES)?;
+            for e in &r.entries {
+                bound("ssid", e.ssid.len(), MAX_SSID_LEN)?;
+                bound("bssid", e.bssid.len(), BSSID_LEN)?;
+            }
+            Ok(r.entries.into_iter().map(WifiNetwork::from).collect())
+        }
         other => Err(unexpected_member("resp_scan_result", scan_member(&other))),
     }
 }

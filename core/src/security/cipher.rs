@@ -81,6 +81,23 @@ impl SessionCipher {
         Ok(Self { inner })
     }
 
+    /// Security 2 in the nonce mode `patch` the device advertised: a `device_nonce` whose length
+    /// belongs to the other mode is refused.
+    pub(crate) fn gcm_for_patch(key: &[u8; 32], device_nonce: &[u8], patch: Sec2Patch) -> Result<Self, SecurityError> {
+        let expected = match patch {
+            Sec2Patch::Patch0 => 16,
+            Sec2Patch::Patch1 => 12,
+        };
+        if device_nonce.len() != expected {
+            return Err(SecurityError::Malformed(format!(
+                "device_nonce of {} bytes, but the device advertised security 2 patch {} ({expected} bytes)",
+                device_nonce.len(),
+                patch.number()
+            )));
+        }
+        Self::gcm(key, device_nonce)
+    }
+
     /// The security scheme of this session.
     pub fn level(&self) -> SecurityLevel {
         match self.inner {

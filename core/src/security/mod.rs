@@ -224,6 +224,15 @@ impl ClientHandshake {
         result
     }
 
+    /// Sets the security 2 nonce mode the device advertised (`sec_patch_ver`); Response1's
+    /// `device_nonce` must have its length. No effect on other schemes or after Response0.
+    pub fn expect_sec2_patch(self, patch: Sec2Patch) -> Self {
+        match self.state {
+            ClientState::Sec2Resp0(s) => ClientHandshake { state: ClientState::Sec2Resp0(s.expect_patch(patch)) },
+            state => ClientHandshake { state },
+        }
+    }
+
     /// The device failed the last request at transport level (HTTP closed without response /
     /// BLE disconnect). Returns the error to report: for the proof step of security 1 and 2
     /// (Command1) that is [`SecurityError::WrongCredentials`] (the device rejected our PoP or

@@ -36,7 +36,7 @@ pub const DEVICE_RANDOM_LEN: usize = 16;
 pub fn session_key(shared: &[u8; 32], pop: Option<&[u8]>) -> Zeroizing<[u8; 32]> {
     let mut key = Zeroizing::new(*shared);
     if let Some(pop) = pop.filter(|p| !p.is_empty()) {
-        let digest = Sha256::digest(pop);
+        let digest: Zeroizing<[u8; 32]> = Zeroizing::new(Sha256::digest(pop).into());
         for (k, d) in key.iter_mut().zip(digest.iter()) {
             *k ^= d;
         }

@@ -52,6 +52,7 @@ pub struct ClientAwaitResp0 {
     stripped: bool,
     a: Zeroizing<[u8; EXPONENT_LEN]>,
     a_pub: Box<[u8; N_LEN]>,
+    patch: Option<Sec2Patch>,
 }
 
 /// Phone side: draws `a` (32 random bytes, top bit forced to 1), computes A (sent padded to 384
@@ -80,11 +81,20 @@ pub fn client_start(
         stripped,
         a,
         a_pub,
+        patch: None,
     };
     Ok((state, request))
 }
 
 impl ClientAwaitResp0 {
+    /// Sets the GCM nonce mode the device advertised (`sec_patch_ver`): Response1's
+    /// `device_nonce` must then have that mode's length (12 bytes for patch 1, 16 for patch 0).
+    /// Without it, the mode follows the nonce length.
+    pub fn expect_patch(mut self, patch: Sec2Patch) -> Self {
+        self.patch = Some(patch);
+        self
+    }
+
     /// Handles Response0 (B and salt): computes u, x, S, K, M1 and the expected M2, builds
     /// Command1 (`client_proof` = M1). Rejects `B mod N = 0` and `u = 0`.
     pub fn on_response0(self, response: &[u8]) -> Result<(ClientAwaitResp1, Vec<u8>), SecurityError> {
@@ -111,7 +121,7 @@ impl ClientAwaitResp0 {
         let m1 = srp::client_proof(&self.username, &salt, &self.a_pub[..], &b_pub, &k);
         let m2 = srp::device_proof(&self.a_pub[..], &m1, &k);
         let request = encode(Sec2MsgType::S2SessionCommand1, Payload::Sc1(S2SessionCmd1 { client_proof: m1.to_vec() }));
-        Ok((ClientAwaitResp1 { expected_m2: m2, key: aes_key(&k) }, request))
+        Ok((ClientAwaitResp1 { expected_m2: m2, key: aes_key(&k), patch: self.patch }, request))
     }
 }
 
@@ -128,11 +138,13 @@ impl fmt::Debug for ClientAwaitResp0 {
 pub struct ClientAwaitResp1 {
     expected_m2: [u8; HASH_LEN],
     key: Zeroizing<[u8; 32]>,
+    patch: Option<Sec2Patch>,
 }
 
 impl ClientAwaitResp1 {
-    /// Handles Response1: verifies the device proof M2 (constant time) and sets up AES-GCM with
-    /// the nonce mode given by the `device_nonce` length (12: patch 1, 16: patch 0).
+    /// Handles Response1: verifies the device proof M2 (constant time) and sets up AES-GCM in the
+    /// advertised nonce mode (see [`ClientAwaitResp0::expect_patch`]), or, when none was set, the
+    /// mode given by the `device_nonce` length (12: patch 1, 16: patch 0).
     pub fn on_response1(self, response: &[u8]) -> Result<SessionCipher, SecurityError> {
         let payload = decode(response)?;
         let resp = match payload.payload {
@@ -146,7 +158,10 @@ impl ClientAwaitResp1 {
         if !bool::from(proof.ct_eq(&self.expected_m2)) {
             return Err(SecurityError::DeviceProofMismatch);
         }
-        SessionCipher::gcm(&self.key, &resp.device_nonce)
+        match self.patch {
+            Some(patch) => SessionCipher::gcm_for_patch(&self.key, &resp.device_nonce, patch),
+            None => SessionCipher::gcm(&self.key, &resp.device_nonce),
+        }
     }
 }
 

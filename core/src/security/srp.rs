@@ -12,11 +12,12 @@
 
 use std::sync::OnceLock;
 
-use ::srp::bigint::{BoxedUint, NonZero};
+use ::srp::bigint::modular::BoxedMontyForm;
+use ::srp::bigint::{BoxedUint, ConcatenatingMul, NonZero, Resize};
 use ::srp::groups::G3072;
 use ::srp::{ClientG3072, Group, ServerG3072};
 use sha2::{Digest, Sha512};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::error::SecurityError;
 
@@ -31,6 +32,7 @@ const N_BITS: u32 = 3072;
 
 /// Group constants computed once.
 struct Consts {
+    g: BoxedMontyForm,
     client: ClientG3072<Sha512>,
     server: ServerG3072<Sha512>,
     n_bytes: [u8; N_LEN],
@@ -56,12 +58,14 @@ fn consts() -> &'static Consts {
             *out = a ^ b;
         }
         Consts {
+            g: g.clone(),
             client: ClientG3072::<Sha512>::new(),
             server: ServerG3072::<Sha512>::new(),
             n_bytes,
             n: modulus.as_nz_ref().clone(),
             k,
-            k_int: BoxedUint::from_be_slice_vartime(&k),
+            // At the modulus precision, as Montgomery forms over N require.
+            k_int: BoxedUint::from_be_slice_vartime(&k).resize(N_BITS),
             hn_xor_hg,
         }
     })
@@ -170,14 +174,19 @@ pub fn client_premaster(
         return Err(SecurityError::InvalidPeerValue);
     }
     let c = consts();
+    let params = c.g.params();
     let b_int = public_int(b_pub, "B")?;
     let x_int = secret_int(x);
     let a_int = secret_int(a);
     let u_int = BoxedUint::from_be_slice_vartime(u);
-    let mut s = c.client.compute_premaster_secret(&b_int, &c.k_int, &x_int, &a_int, &u_int);
-    let out = Zeroizing::new(s.to_be_bytes_trimmed_vartime().into_vec());
-    s.zeroize();
-    Ok(out)
+    // Every intermediate that depends on x or a is wiped when it goes out of scope.
+    let g_x = Zeroizing::new(c.g.pow(&x_int));
+    let k_g_x = Zeroizing::new(BoxedMontyForm::new(c.k_int.clone(), params).mul(&g_x));
+    let base = Zeroizing::new(BoxedMontyForm::new(b_int, params).sub(&k_g_x));
+    let u_x = Zeroizing::new(u_int.concatenating_mul(&*x_int));
+    let exponent = Zeroizing::new(a_int.concatenating_add(&*u_x));
+    let s = Zeroizing::new(base.pow(&exponent).retrieve());
+    Ok(Zeroizing::new(s.to_be_bytes_trimmed_vartime().into_vec()))
 }
 
 /// Device premaster secret `S = (A * v^u)^b mod N`, minimal big-endian.
@@ -192,14 +201,15 @@ pub fn device_premaster(
         return Err(SecurityError::InvalidPeerValue);
     }
     let c = consts();
+    let params = c.g.params();
     let a_int = public_int(a_pub, "A")?;
     let v = public_int(verifier, "verifier")?;
     let u_int = BoxedUint::from_be_slice_vartime(u);
     let b_int = secret_int(b);
-    let mut s = c.server.compute_premaster_secret(&a_int, &v, &u_int, &b_int);
-    let out = Zeroizing::new(s.to_be_bytes_trimmed_vartime().into_vec());
-    s.zeroize();
-    Ok(out)
+    // (A * v^u)^b; the result and everything after the secret exponent is wiped.
+    let base = BoxedMontyForm::new(a_int, params).mul(&BoxedMontyForm::new(v, params).pow(&u_int));
+    let s = Zeroizing::new(base.pow(&b_int).retrieve());
+    Ok(Zeroizing::new(s.to_be_bytes_trimmed_vartime().into_vec()))
 }
 
 /// Session key `K = H(S)` over the minimal big-endian S.

@@ -13,7 +13,10 @@
 //! `rmaker_extra` app info in `proto-ver` (PROTOCOL.md 8.2, 8.4, 12.1).
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock (std's outside a runtime): join delays and auto-stop follow a paused test clock.
+use tokio::time::Instant;
 
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
@@ -533,7 +536,7 @@ impl SimDevice {
                 security.handle(request, rng).map_err(|e| fail(&e))
             }
             endpoints::PROV_CONFIG | endpoints::PROV_SCAN | endpoints::PROV_CTRL => {
-                let plain = st.security.decrypt(request).map_err(|e| fail(&e))?;
+                let plain = zeroize::Zeroizing::new(st.security.decrypt(request).map_err(|e| fail(&e))?);
                 let response = match endpoint {
                     endpoints::PROV_CONFIG => self.handle_config(st, &plain)?,
                     endpoints::PROV_SCAN => self.handle_scan(st, &plain)?,
@@ -542,7 +545,7 @@ impl SimDevice {
                 st.security.encrypt(&response).map_err(|e| fail(&e))
             }
             other if self.rmaker_endpoint(other) => {
-                let plain = st.security.decrypt(request).map_err(|e| fail(&e))?;
+                let plain = zeroize::Zeroizing::new(st.security.decrypt(request).map_err(|e| fail(&e))?);
                 let response = if other == rainmaker::CH_RESP {
                     self.handle_ch_resp(st, &plain)?
                 } else {
@@ -551,7 +554,7 @@ impl SimDevice {
                 st.security.encrypt(&response).map_err(|e| fail(&e))
             }
             other if self.config.echo_endpoints.iter().any(|e| e == other) => {
-                let plain = st.security.decrypt(request).map_err(|e| fail(&e))?;
+                let plain = zeroize::Zeroizing::new(st.security.decrypt(request).map_err(|e| fail(&e))?);
                 st.security.encrypt(&plain).map_err(|e| fail(&e))
             }
             other => Err(DeviceFailure::UnknownEndpoint(other.to_owned())),

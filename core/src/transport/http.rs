@@ -24,12 +24,25 @@ pub const HTTP_MAX_PAYLOAD: usize = 4096;
 /// Where ESP-IDF's SoftAP provisioning serves its endpoints.
 pub const DEFAULT_DEVICE_HOST: &str = "192.168.4.1:80";
 
-/// Longest response head (status line + headers) accepted.
-const MAX_RESPONSE_HEAD: usize = 16 * 1024;
+/// Longest response head accepted: status line, header lines and the blank line, in bytes.
+/// A device sends about 100 bytes (status line and three or four short headers); a longer head
+/// fails with [`TransportError::ResponseTooLarge`] as soon as this many bytes arrived without its
+/// end.
+pub const MAX_RESPONSE_HEAD: usize = 8 * 1024;
 
-/// Largest response body accepted. Device answers are a few kilobytes at most; this only stops a
-/// bogus `Content-Length` from allocating without bound.
-const MAX_RESPONSE_BODY: usize = 1024 * 1024;
+/// Most header lines accepted in one response (a device sends three or four).
+pub const MAX_RESPONSE_HEADERS: usize = 32;
+
+/// Largest response body accepted, whether announced by `Content-Length` or read to the end of
+/// the connection. Device answers are a few kilobytes at most (a 16-network scan page, a
+/// RainMaker reply); a larger `Content-Length` is refused before any of the body is read, and
+/// the body buffer only ever grows by what actually arrived.
+pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
+
+/// Longest `session=<id>` cookie kept from `Set-Cookie` (attributes after `;` are dropped). A
+/// device's is at most 18 characters (`session=` and a `u32`); it only accepts back one shorter
+/// than 20 characters.
+pub const MAX_COOKIE_LEN: usize = 64;
 
 /// Settings of an [`HttpTransport`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,18 +234,25 @@ fn still_open(stream: &TcpStream) -> bool {
 }
 
 /// Reads one response. A connection closed or reset before the first response byte is the
-/// device's "no response" (handler failure).
+/// device's "no response" (handler failure). Every size the device controls is bounded (see
+/// [`MAX_RESPONSE_HEAD`], [`MAX_RESPONSE_HEADERS`], [`MAX_RESPONSE_BODY`], [`MAX_COOKIE_LEN`]);
+/// time is bounded by the caller's exchange timeout.
 async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportError> {
     let mut buffer = Vec::new();
+    // Where the search for the end of the head resumes (the terminator may straddle reads).
+    let mut searched = 0;
     let head_end = loop {
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
+        if let Some(offset) = buffer[searched..].windows(4).position(|w| w == b"\r\n\r\n") {
+            break searched + offset;
         }
-        if buffer.len() > MAX_RESPONSE_HEAD {
-            return Err(TransportError::Io("HTTP response head too long".to_owned()));
+        searched = buffer.len().saturating_sub(3);
+        if buffer.len() >= MAX_RESPONSE_HEAD {
+            return Err(too_large("response head bytes", MAX_RESPONSE_HEAD));
         }
+        // Never read past the head bound: the buffer stays within MAX_RESPONSE_HEAD.
         let mut chunk = [0u8; 2048];
-        let read = stream.read(&mut chunk).await;
+        let want = (MAX_RESPONSE_HEAD - buffer.len()).min(chunk.len());
+        let read = stream.read(&mut chunk[..want]).await;
         match read {
             Ok(0) if buffer.is_empty() => return Err(TransportError::ClosedWithoutResponse),
             Err(error) if buffer.is_empty() && is_peer_close(&error) => {
@@ -245,14 +265,16 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
         }
     };
+    if head_end + 4 > MAX_RESPONSE_HEAD {
+        return Err(too_large("response head bytes", MAX_RESPONSE_HEAD));
+    }
     let head = parse_head(&buffer[..head_end])?;
     let mut body = buffer.split_off(head_end + 4);
     let mut reusable = head.reusable;
     match head.length {
         Some(length) => {
-            if length > MAX_RESPONSE_BODY {
-                return Err(TransportError::Io(format!("HTTP response body of {length} bytes is implausibly large")));
-            }
+            // `parse_head` refused any length above MAX_RESPONSE_BODY; the body grows only by
+            // what arrives.
             if body.len() > length {
                 // Bytes beyond the announced body: the connection cannot be trusted any more.
                 body.truncate(length);
@@ -275,14 +297,39 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
         None => {
             // No length: the body runs to the end of the connection.
             reusable = false;
-            let mut limited = (&mut *stream).take((MAX_RESPONSE_BODY + 1) as u64);
+            if body.len() > MAX_RESPONSE_BODY {
+                return Err(too_large("response body bytes", MAX_RESPONSE_BODY));
+            }
+            let mut limited = (&mut *stream).take((MAX_RESPONSE_BODY + 1 - body.len()) as u64);
             limited.read_to_end(&mut body).await.map_err(|error| TransportError::Disconnected(error.to_string()))?;
             if body.len() > MAX_RESPONSE_BODY {
-                return Err(TransportError::Io("HTTP response body is implausibly large".to_owned()));
+                return Err(too_large("response body bytes", MAX_RESPONSE_BODY));
             }
         }
     }
     Ok(Response { status: head.status, cookie: head.cookie, body, reusable })
+}
+
+fn too_large(what: &'static str, limit: usize) -> TransportError {
+    TransportError::ResponseTooLarge { what, limit }
+}
+
+/// Parses a `Content-Length` value: ASCII digits only (no sign, no spaces inside). A value
+/// above [`MAX_RESPONSE_BODY`] (however many digits) is [`TransportError::ResponseTooLarge`].
+fn parse_content_length(value: &str) -> Result<usize, TransportError> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(malformed("Content-Length"));
+    }
+    let digits = value.trim_start_matches('0');
+    // More digits than the bound has cannot be within it (and could overflow).
+    if digits.len() > MAX_RESPONSE_BODY.to_string().len() {
+        return Err(too_large("Content-Length", MAX_RESPONSE_BODY));
+    }
+    let length: usize = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| malformed("Content-Length"))? };
+    if length > MAX_RESPONSE_BODY {
+        return Err(too_large("Content-Length", MAX_RESPONSE_BODY));
+    }
+    Ok(length)
 }
 
 fn is_peer_close(error: &std::io::Error) -> bool {
@@ -319,11 +366,14 @@ fn parse_head(bytes: &[u8]) -> Result<Head, TransportError> {
     let mut length = None;
     let mut cookie = None;
     let mut reusable = http11;
-    for line in lines {
+    for (index, line) in lines.enumerate() {
+        if index >= MAX_RESPONSE_HEADERS {
+            return Err(too_large("response headers", MAX_RESPONSE_HEADERS));
+        }
         let (name, value) = line.split_once(':').ok_or_else(|| malformed("header line"))?;
         let value = value.trim_matches([' ', '\t']);
         if name.eq_ignore_ascii_case("Content-Length") {
-            let parsed: usize = value.parse().map_err(|_| malformed("Content-Length"))?;
+            let parsed = parse_content_length(value)?;
             if length.is_some_and(|previous| previous != parsed) {
                 return Err(malformed("conflicting Content-Length"));
             }
@@ -335,6 +385,9 @@ fn parse_head(bytes: &[u8]) -> Result<Head, TransportError> {
         } else if name.eq_ignore_ascii_case("Set-Cookie") {
             let pair = value.split(';').next().unwrap_or_default().trim();
             if pair.starts_with("session=") {
+                if pair.len() > MAX_COOKIE_LEN {
+                    return Err(too_large("Set-Cookie session value bytes", MAX_COOKIE_LEN));
+                }
                 cookie = Some(pair.to_owned());
             }
         } else if name.eq_ignore_ascii_case("Connection") {

@@ -67,6 +67,16 @@ pub enum TransportError {
     /// Anything else at the I/O level.
     #[error("I/O error: {0}")]
     Io(String),
+    /// The device's response broke a bound the transport enforces on what the peer controls
+    /// (for HTTP: the response head size, the number of headers, `Content-Length`, the cookie
+    /// length). Reading stopped at the bound; nothing was allocated by the announced size.
+    #[error("the device's response exceeds a limit: {what} (limit {limit})")]
+    ResponseTooLarge {
+        /// Which part of the response broke the bound, e.g. `"response head bytes"`.
+        what: &'static str,
+        /// The bound (bytes, or a count for headers).
+        limit: usize,
+    },
 }
 
 /// One request, one response, strictly sequential (never two requests in flight).
