@@ -674,7 +674,14 @@ impl DeviceSession {
         let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &req).await?;
         thread::parse_set_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))?;
         let step = Step::ApplyCredentials;
-        let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &thread::apply_config_request()).await?;
+        let resp = match self.exchange(step.clone(), endpoints::PROV_CONFIG, &thread::apply_config_request()).await {
+            Ok(resp) => resp,
+            // The dataset may have been applied before the link went away.
+            Err(Error::Disconnected { step, .. } | Error::Timeout { step }) => {
+                return Err(Error::OutcomeUnknown { step });
+            }
+            Err(e) => return Err(e),
+        };
         thread::parse_apply_config_response(&resp).map_err(|e| Error::from_endpoint(step, e))?;
         self.emit(ProgressEvent::Applying);
         self.set_step(&Step::ConnectionStatus);
