@@ -24,6 +24,10 @@ fn options_for(name: &str) -> SessionOptions {
         options.min_security = SecurityLevel::Sec0;
         options.pop = None;
     }
+    if name == "sec1-no-pop" {
+        // A device without a PoP is only accepted from a caller who holds none.
+        options.pop = None;
+    }
     options.exchange_timeout = Duration::from_secs(5);
     options
 }
@@ -515,7 +519,7 @@ async fn security_2_fits_a_bluedroid_sized_link() {
         Arc::new(MemoryTransport::with_limit(fx.device.clone(), TransportKind::Ble, Some(481)));
     let options = SessionOptions { sec2_username: Some("u".repeat(100)), ..options_for("sec2") };
     let err = DeviceSession::new(ble, options).connect().await.unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::PayloadTooLarge { limit: 481, .. }), "{err:?}");
 }
 
 #[tokio::test]
