@@ -230,7 +230,7 @@ impl Progress {
     }
 
     /// Explains an error of a session over the serial console that chose security 2: its
-    /// handshake cannot be carried (PROTOCOL.md §5.3), whatever the step reported.
+    /// handshake cannot be carried (docs/protocol.md §5.3), whatever the step reported.
     fn explain(&self, args: &DeviceArgs, err: Error) -> Error {
         match err {
             err @ Error::PayloadTooLarge { .. }

@@ -1,6 +1,6 @@
 //! The high-level provisioning flow (what Espressif's `provision_device` does), bounded and typed.
 //!
-//! Order (PROTOCOL.md 6.1): capabilities -> security handshake -> custom endpoints (before the
+//! Order (docs/protocol.md 6.1): capabilities -> security handshake -> custom endpoints (before the
 //! device can tear provisioning down) -> credentials -> apply -> bounded status polling; on a
 //! Wi-Fi failure the device is reset so the caller can retry with other credentials.
 

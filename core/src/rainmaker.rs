@@ -1,10 +1,10 @@
-//! ESP RainMaker user-node association, phone side (PROTOCOL.md 8.1, 8.2, 8.4): the device
+//! ESP RainMaker user-node association, phone side (docs/protocol.md 8.1, 8.2, 8.4): the device
 //! exchanges on an established [`DeviceSession`], a small RainMaker cloud client
 //! ([`RainMakerCloud`]) and the [`associate`] flow that picks challenge-response or the
 //! traditional mapping the way the RainMaker apps do.
 //!
 //! Run [`associate`] after the security handshake and before the network credentials
-//! (PROTOCOL.md 6.1 step 4, 12 item 14): the device stops provisioning shortly after it reports
+//! (docs/protocol.md 6.1 step 4, 12 item 14): the device stops provisioning shortly after it reports
 //! "Connected". With challenge-response the node is on the account when [`associate`] returns;
 //! with the traditional mapping the cloud side ([`PendingMapping::confirm`]) can only succeed once
 //! the device is online, i.e. after Wi-Fi provisioning.
@@ -114,7 +114,7 @@ fn endpoint_error(step: Step, e: EndpointError) -> Error {
 }
 
 impl DeviceSession {
-    /// Traditional association (PROTOCOL.md 8.2 steps 2–3): sends the user id and secret key to
+    /// Traditional association (docs/protocol.md 8.2 steps 2–3): sends the user id and secret key to
     /// `cloud_user_assoc` and returns the node id. A device without the endpoint gives
     /// [`RainMakerError::NoAssociationEndpoint`].
     pub async fn set_user_mapping(&self, user_id: &str, secret_key: &str) -> RainMakerResult<String> {
@@ -130,7 +130,7 @@ impl DeviceSession {
         Ok(node_id)
     }
 
-    /// Challenge-response (PROTOCOL.md 8.4 steps 2–3): has the device sign `challenge` and
+    /// Challenge-response (docs/protocol.md 8.4 steps 2–3): has the device sign `challenge` and
     /// returns the signature and the node id. `Disabled` gives
     /// [`RainMakerError::ChallengeResponseDisabled`]; a device without the endpoint
     /// [`RainMakerError::NoAssociationEndpoint`].
@@ -150,7 +150,7 @@ impl DeviceSession {
         }
     }
 
-    /// Disables challenge-response on the device (PROTOCOL.md 8.4 step 5; the CLI does this only
+    /// Disables challenge-response on the device (docs/protocol.md 8.4 step 5; the CLI does this only
     /// for on-network flows).
     pub async fn disable_challenge_response(&self) -> RainMakerResult<()> {
         let step = Step::RainMaker(codec::CH_RESP.to_owned());
@@ -515,9 +515,9 @@ impl RainMakerCloud {
 /// Which association the device used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AssociationMode {
-    /// `ch_resp` (synchronous, PROTOCOL.md 8.4).
+    /// `ch_resp` (synchronous, docs/protocol.md 8.4).
     ChallengeResponse,
-    /// `cloud_user_assoc` (confirmed by the cloud once the node is online, PROTOCOL.md 8.2).
+    /// `cloud_user_assoc` (confirmed by the cloud once the node is online, docs/protocol.md 8.2).
     UserAssoc,
 }
 
@@ -548,7 +548,7 @@ impl PendingMapping {
         &self.secret_key
     }
 
-    /// PROTOCOL.md 8.2 steps 5–6: asks the cloud to add the node, then polls until confirmed
+    /// docs/protocol.md 8.2 steps 5–6: asks the cloud to add the node, then polls until confirmed
     /// (bounded by `poll`). Call it once the device is online. Returns the node id.
     pub async fn confirm(&self, cloud: &RainMakerCloud, poll: MappingPoll) -> RainMakerResult<String> {
         let request_id = cloud.add_node_mapping(&self.user_id, &self.node_id, &self.secret_key).await?;
@@ -589,7 +589,7 @@ impl Association {
     }
 }
 
-/// Associates the device with the RainMaker user (PROTOCOL.md 8 order), on a connected session:
+/// Associates the device with the RainMaker user (docs/protocol.md 8 order), on a connected session:
 /// challenge-response when `rmaker_extra.cap` lists `ch_resp` (cloud initiate → device signs →
 /// cloud verify), otherwise the traditional mapping on `cloud_user_assoc` with a fresh UUID v4
 /// secret key. A device with a pending claim gives [`RainMakerError::ClaimPending`]; one with

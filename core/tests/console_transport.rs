@@ -1,4 +1,4 @@
-//! Tests of the serial-console transport and the simulator's console server (PROTOCOL.md §5.3):
+//! Tests of the serial-console transport and the simulator's console server (docs/protocol.md §5.3):
 //! over an in-memory pipe, against scripted device output, and over real pseudo-terminals.
 //! Run with `--features console` (the workspace test run enables it).
 
@@ -117,7 +117,7 @@ async fn transport_writes_the_protocol_example_line() {
     let (response, line) = tokio::join!(transport.send("proto-ver".into(), b"ESP".to_vec()), script);
     assert_eq!(response.unwrap(), b"{}");
     let id = transport.session_id().unwrap();
-    // PROTOCOL.md §5.3: `proto-ver 0 455350\r`, with this transport's session id in place of 0.
+    // docs/protocol.md §5.3: `proto-ver 0 455350\r`, with this transport's session id in place of 0.
     assert_eq!(String::from_utf8(line).unwrap(), format!("proto-ver {id} 455350\r"));
     assert_eq!(id.to_string().len(), 9);
 }

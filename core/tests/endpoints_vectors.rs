@@ -353,7 +353,7 @@ fn proto_ver_spec_examples_and_transcripts_render_identically() {
         seen += 1;
     }
     assert_eq!(seen, 4);
-    // Built from typed values rather than parsed: the example of PROTOCOL.md 11.7 with an app label.
+    // Built from typed values rather than parsed: the example of docs/protocol.md 11.7 with an app label.
     let info = proto_ver::VersionInfo {
         prov: Some(proto_ver::ProvInfo {
             ver: "v1.1".into(),

@@ -1,6 +1,6 @@
 //! Known-answer tests of the security layer: the four golden transcripts (tests/vectors, recorded
 //! between Espressif's device code and esp_prov) replayed byte for byte on the phone side and on
-//! the device side, plus the derived vectors of PROTOCOL.md §11.1–§11.4.
+//! the device side, plus the derived vectors of docs/protocol.md §11.1–§11.4.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
@@ -238,7 +238,7 @@ fn sec2_patch0_transcript_phone_and_device() {
     sec2_transcript("sec2_patch0.json", Sec2Patch::Patch0);
 }
 
-// ---------------------------------------------------------------- PROTOCOL.md §11.1, §11.2
+// ---------------------------------------------------------------- docs/protocol.md §11.1, §11.2
 
 const N_HEX: &str = "
 ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74
@@ -308,7 +308,7 @@ fn example_salt_verifier_11_2() {
     assert!(!sec2_inner_hash_has_leading_zero("wifiprov", b"abcd1234"));
 }
 
-// ---------------------------------------------------------------- PROTOCOL.md §11.3
+// ---------------------------------------------------------------- docs/protocol.md §11.3
 
 const A_11_3: &str = "
 7adff9a1a617076c8942f4e034880f9ed18d5befd9f9723395a4181299d54f98
@@ -441,7 +441,7 @@ fn sec2_fixed_ephemerals_session_patch0_11_3() {
     assert_eq!(phone.next_gcm_nonce(), Some(nonce));
 }
 
-// ---------------------------------------------------------------- PROTOCOL.md §11.4
+// ---------------------------------------------------------------- docs/protocol.md §11.4
 
 #[test]
 fn sec1_fixed_keys_11_4() {

@@ -1,6 +1,6 @@
 //! Checks every `.proto` of this crate against the 242 golden encodings of `tests/vectors/messages.json`,
 //! both through reflection (prost-reflect) and through the prost-generated Rust types, plus a few
-//! hand-written encodings from PROTOCOL.md 11.5.
+//! hand-written encodings from docs/protocol.md 11.5.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
 use std::fmt::Debug;
@@ -397,7 +397,7 @@ fn every_proto_file_of_the_vectors_is_compiled() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Hand-written encodings (PROTOCOL.md 11.5) with the generated types
+// Hand-written encodings (docs/protocol.md 11.5) with the generated types
 // ---------------------------------------------------------------------------------------------
 
 fn enc<T: Message>(m: &T) -> String {

@@ -2,7 +2,7 @@
 """A fake BlueZ on the D-Bus system bus, for testing the BLE transport without a radio.
 
 Built on python3-dbusmock's bluez5 template (adapter hci0, devices), plus what the template lacks:
-connections that resolve services, and the GATT tree of a provisioning device (PROTOCOL.md 5.1):
+connections that resolve services, and the GATT tree of a provisioning device (docs/protocol.md 5.1):
 one primary service, one characteristic per endpoint with a UUID derived from the service UUID,
 and a 0x2901 user description per characteristic carrying the endpoint name.
 

@@ -51,7 +51,7 @@ from rmaker_tools.common import security as esp_security  # noqa: E402
 from rmaker_tools.common.security import srp6a as esp_srp6a  # noqa: E402
 from rmaker_tools.common.transport import transport_http as esp_http  # noqa: E402
 
-SRP_A_LEN = 384  # bytes of the 3072-bit group (PROTOCOL.md 4.3.1)
+SRP_A_LEN = 384  # bytes of the 3072-bit group (docs/protocol.md 4.3.1)
 LONG_SSID = "0123456789abcdefghijklmnopqrstuv"  # the simulator's 32-byte SSID
 
 

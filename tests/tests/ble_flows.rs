@@ -121,7 +121,7 @@ async fn endpoints_come_from_the_user_descriptions() {
         transport.endpoints().await,
         ["custom-data", "proto-ver", "prov-config", "prov-ctrl", "prov-scan", "prov-session"]
     );
-    // PROTOCOL.md §11.6, example-service column.
+    // docs/protocol.md §11.6, example-service column.
     let uuids = transport.endpoint_uuids().await;
     let expected = [
         ("custom-data", "021aff54-0382-4aea-bff4-6b3f1c5adfb4"),

@@ -1,5 +1,5 @@
 //! End-to-end flows over the serial console: the phone side against the device simulator served
-//! on a pseudo-terminal (PROTOCOL.md §5.3). Security 0 and 1 provision; security 2 cannot be
+//! on a pseudo-terminal (docs/protocol.md §5.3). Security 0 and 1 provision; security 2 cannot be
 //! carried and fails with a typed error instead of hanging.
 #![cfg(unix)] // pseudo-terminals
 #![allow(clippy::unwrap_used, clippy::expect_used)]

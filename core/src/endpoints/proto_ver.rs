@@ -1,5 +1,5 @@
-//! `proto-ver`: the version/capability JSON (PROTOCOL.md 7), its exact cJSON rendering for the
-//! device side, capability helpers and the security auto-detection of PROTOCOL.md 7.3.
+//! `proto-ver`: the version/capability JSON (docs/protocol.md 7), its exact cJSON rendering for the
+//! device side, capability helpers and the security auto-detection of docs/protocol.md 7.3.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
@@ -102,7 +102,7 @@ pub enum DetectionSource {
     Empty,
 }
 
-/// The outcome of the security auto-detection of PROTOCOL.md 7.3.
+/// The outcome of the security auto-detection of docs/protocol.md 7.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DetectedSecurity {
     /// The security scheme to use (0, 1, 2; a device may report an unsupported value).
@@ -193,7 +193,7 @@ impl VersionInfo {
     }
 
     /// The device runs the wire-incompatible network_provisioning 0.1.0 pre-release
-    /// (`prov.ver` = `v1.2`, PROTOCOL.md 3.10): treat it as unsupported.
+    /// (`prov.ver` = `v1.2`, docs/protocol.md 3.10): treat it as unsupported.
     pub fn is_incompatible_prerelease(&self) -> bool {
         self.prov.as_ref().is_some_and(|p| p.ver == VER_NETWORK_PROV_PRERELEASE)
     }
@@ -243,7 +243,7 @@ impl ProtoVersion {
         self.info().is_some_and(VersionInfo::has_local_ctrl)
     }
 
-    /// See [`VersionInfo::has_wifi_scan`]; legacy firmware has no scan list (PROTOCOL.md 7.3).
+    /// See [`VersionInfo::has_wifi_scan`]; legacy firmware has no scan list (docs/protocol.md 7.3).
     pub fn has_wifi_scan(&self) -> bool {
         self.info().is_some_and(VersionInfo::has_wifi_scan)
     }
@@ -410,7 +410,7 @@ fn print_node(out: &mut String, node: &Node<'_>, depth: usize) {
     }
 }
 
-/// Renders the version JSON exactly as the firmware's cJSON pretty-printer does (PROTOCOL.md 7.1):
+/// Renders the version JSON exactly as the firmware's cJSON pretty-printer does (docs/protocol.md 7.1):
 /// tabs and newlines, a tab after each colon, `", "` between array elements, application labels
 /// first and `prov` last, with `ver`, `sec_ver`, `sec_patch_ver`, `cap` in that order (absent
 /// optional numbers are left out).
@@ -438,7 +438,7 @@ pub fn render(info: &VersionInfo) -> String {
     out
 }
 
-/// Picks the security scheme from a `proto-ver` reply (PROTOCOL.md 7.3):
+/// Picks the security scheme from a `proto-ver` reply (docs/protocol.md 7.3):
 /// `prov.sec_ver` when present (with `sec_patch_ver`, default 0); else `no_sec` in `prov.cap`
 /// gives 0; else 1. A reply without a `prov` object, a non-JSON reply and an empty reply give 1.
 pub fn detect_security(version: &ProtoVersion) -> DetectedSecurity {

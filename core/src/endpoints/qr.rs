@@ -1,4 +1,4 @@
-//! The QR code payload printed by the firmware (PROTOCOL.md 9): the JSON form of every firmware
+//! The QR code payload printed by the firmware (docs/protocol.md 9): the JSON form of every firmware
 //! and RainMaker's compact `NP:<name>|<pop>|<b|s>` form.
 
 use serde_json::Value;

@@ -1,9 +1,9 @@
-//! ESP RainMaker endpoints (PROTOCOL.md 3.7, 3.8, 8): user-node mapping on `cloud_user_assoc`,
+//! ESP RainMaker endpoints (docs/protocol.md 3.7, 3.8, 8): user-node mapping on `cloud_user_assoc`,
 //! challenge-response on `ch_resp` and assisted claiming on `rmaker_claim` — client request
 //! builders and response parsers, and the device-side request decoders and response encoders used
 //! by the simulator.
 //!
-//! Device answers are byte-identical to esp-rainmaker's handlers (PROTOCOL.md 12.1): a successful
+//! Device answers are byte-identical to esp-rainmaker's handlers (docs/protocol.md 12.1): a successful
 //! mapping is `08 01 5a …` (status 0 omitted), a mapping request without its member gets
 //! `08 01 5a 02 08 01`, the disable command is answered `08 05`, a disabled `ch_resp` answers
 //! `08 01 10 03` to anything, and every claiming answer carries a `Buf` (`12 00` when empty).
@@ -26,11 +26,11 @@ pub const MAX_SIGNATURE_LEN: usize = 1024;
 /// The largest claiming data (CSR) a device may announce.
 pub const MAX_CLAIM_DATA_LEN: usize = 8 * 1024;
 
-/// Endpoint of the traditional user-node mapping (PROTOCOL.md 8.2).
+/// Endpoint of the traditional user-node mapping (docs/protocol.md 8.2).
 pub const CLOUD_USER_ASSOC: &str = "cloud_user_assoc";
-/// Endpoint of the challenge-response user-node mapping (PROTOCOL.md 8.4).
+/// Endpoint of the challenge-response user-node mapping (docs/protocol.md 8.4).
 pub const CH_RESP: &str = "ch_resp";
-/// Endpoint of assisted claiming (PROTOCOL.md 8.3).
+/// Endpoint of assisted claiming (docs/protocol.md 8.3).
 pub const RMAKER_CLAIM: &str = "rmaker_claim";
 
 /// Largest claiming payload the device accepts in one message (it answers `NoMemory` at 3072).

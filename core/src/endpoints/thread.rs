@@ -1,4 +1,4 @@
-//! Thread provisioning messages of network_provisioning (PROTOCOL.md 3.10, 6.2-6.4, 6.6) on
+//! Thread provisioning messages of network_provisioning (docs/protocol.md 3.10, 6.2-6.4, 6.6) on
 //! `prov-config`, `prov-scan` and `prov-ctrl`: client request builders and response parsers, the
 //! device-side decoders and encoders, and the combined Wi-Fi + Thread dispatch of a
 //! network_provisioning device.

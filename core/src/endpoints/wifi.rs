@@ -1,4 +1,4 @@
-//! Wi-Fi provisioning messages (ESP-IDF `wifi_provisioning`, PROTOCOL.md 3.6 and 6) on
+//! Wi-Fi provisioning messages (ESP-IDF `wifi_provisioning`, docs/protocol.md 3.6 and 6) on
 //! `prov-config`, `prov-scan` and `prov-ctrl`: client request builders and response parsers, and
 //! the device-side request decoders and response encoders used by the simulator.
 //!
@@ -34,7 +34,7 @@ pub const BSSID_LEN: usize = 6;
 // ---------------------------------------------------------------------------------------------
 
 /// A Wi-Fi authentication mode: the raw ESP-IDF `wifi_auth_mode_t` value, which goes beyond the
-/// proto enum (PROTOCOL.md 6.4). Build it with [`WifiAuthMode::from_raw`] so that known values
+/// proto enum (docs/protocol.md 6.4). Build it with [`WifiAuthMode::from_raw`] so that known values
 /// get their named variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum WifiAuthMode {
@@ -251,7 +251,7 @@ pub enum WifiStatus {
     Disconnected,
 }
 
-/// Parameters of a Wi-Fi scan (PROTOCOL.md 6.2).
+/// Parameters of a Wi-Fi scan (docs/protocol.md 6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ScanParams {
     /// Answer only once the scan is complete.

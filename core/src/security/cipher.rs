@@ -2,7 +2,7 @@
 //!
 //! - security 0: pass-through;
 //! - security 1: ONE AES-256-CTR keystream for the whole session and both directions; every
-//!   encryption and every decryption consumes the next bytes in wire order (PROTOCOL.md §4.2);
+//!   encryption and every decryption consumes the next bytes in wire order (docs/protocol.md §4.2);
 //! - security 2: AES-256-GCM, 16-byte tag appended, no AAD; patch 0 uses one fixed 16-byte IV for
 //!   every message, patch 1 uses `session_id(8) || BE32(counter)` with one counter shared by both
 //!   directions, incremented after every successful encryption and decryption (§4.3.4).
@@ -31,7 +31,7 @@ pub const GCM_TAG_LEN: usize = 16;
 ///
 /// Every `encrypt` and every `decrypt` advances the state, so calls must happen in wire order
 /// (request, its response, next request, ...). After any transport failure on an encrypted
-/// endpoint the session must be thrown away and a new handshake made (PROTOCOL.md §12 item 22).
+/// endpoint the session must be thrown away and a new handshake made (docs/protocol.md §12 item 22).
 pub struct SessionCipher {
     inner: Inner,
 }

@@ -11,7 +11,7 @@
 //!
 //! The scheme modules [`sec0`], [`sec1`] and [`sec2`] hold the typestate machines of both sides
 //! (each step consumes its state); [`ClientHandshake`] and [`DeviceSecuritySession`] are thin
-//! wrappers over them. Byte layouts follow PROTOCOL.md §4 exactly.
+//! wrappers over them. Byte layouts follow docs/protocol.md §4 exactly.
 
 mod cipher;
 mod codec;
@@ -115,7 +115,7 @@ pub enum Credentials {
         password: Secret,
     },
     /// Security 2 with the "stripped" x of esp_prov-generated verifiers: the inner digest
-    /// `H(I ":" P)` loses its leading zero bytes before x is computed (PROTOCOL.md §4.3.2
+    /// `H(I ":" P)` loses its leading zero bytes before x is computed (docs/protocol.md §4.3.2
     /// hazard 1). Only differs from [`Credentials::Sec2`] when
     /// [`sec2_inner_hash_has_leading_zero`] is true; use it to retry once after a
     /// [`SecurityError::WrongCredentials`].
@@ -144,7 +144,7 @@ pub fn sec2_inner_hash_has_leading_zero(username: &str, password: &[u8]) -> bool
     srp::inner_hash(username.as_bytes(), password)[0] == 0
 }
 
-/// Device provisioning: draws a 16-byte salt (first byte forced non-zero, PROTOCOL.md §4.3.2
+/// Device provisioning: draws a 16-byte salt (first byte forced non-zero, docs/protocol.md §4.3.2
 /// hazard 2) and computes the verifier `g^x mod N` (minimal big-endian). Returns `(salt, verifier)`.
 pub fn generate_salt_verifier(username: &str, password: &[u8], rng: &mut impl CryptoRng) -> (Vec<u8>, Vec<u8>) {
     let mut salt = vec![0u8; 16];

@@ -1,4 +1,4 @@
-//! Security 0 (no security): one `prov-session` exchange, then plaintext (PROTOCOL.md §4.1).
+//! Security 0 (no security): one `prov-session` exchange, then plaintext (docs/protocol.md §4.1).
 //!
 //! Holds the phone-side and the device-side typestates. Each step consumes its state.
 

@@ -1,4 +1,4 @@
-//! Security 1: X25519 key agreement + PoP + one AES-256-CTR keystream (PROTOCOL.md §4.2).
+//! Security 1: X25519 key agreement + PoP + one AES-256-CTR keystream (docs/protocol.md §4.2).
 //!
 //! Holds the phone-side typestates ([`client_start`] → [`ClientAwaitResp0`] →
 //! [`ClientAwaitResp1`] → [`SessionCipher`]) and the device-side ones ([`DeviceAwaitCmd0`] →

@@ -1,4 +1,4 @@
-//! Security 2: SRP-6a (3072-bit, SHA-512) + AES-256-GCM (PROTOCOL.md §4.3).
+//! Security 2: SRP-6a (3072-bit, SHA-512) + AES-256-GCM (docs/protocol.md §4.3).
 //!
 //! Holds the phone-side typestates ([`client_start`] → [`ClientAwaitResp0`] →
 //! [`ClientAwaitResp1`] → [`SessionCipher`]) and the device-side ones ([`DeviceAwaitCmd0`] →

@@ -1,4 +1,4 @@
-//! SRP-6a arithmetic of security 2, exactly as ESP-IDF's device computes it (PROTOCOL.md §4.3.2).
+//! SRP-6a arithmetic of security 2, exactly as ESP-IDF's device computes it (docs/protocol.md §4.3.2).
 //!
 //! RFC 5054 3072-bit group, g = 5, SHA-512. The deviations from textbook SRP that matter:
 //! `k = H(N || PAD(g))`; `u = H(PAD(A) || PAD(B))`; `x = H(salt || H(I ":" P))` with the salt and
@@ -110,7 +110,7 @@ pub fn inner_hash(username: &[u8], password: &[u8]) -> Zeroizing<[u8; HASH_LEN]>
 
 /// `x = H(salt || inner)` with the salt verbatim. With `stripped`, the inner digest loses its
 /// leading zero bytes first: the variant esp_prov's Python verifier generator produces
-/// (PROTOCOL.md §4.3.2 hazard 1).
+/// (docs/protocol.md §4.3.2 hazard 1).
 pub fn compute_x(salt: &[u8], inner: &[u8; HASH_LEN], stripped: bool) -> Zeroizing<[u8; HASH_LEN]> {
     let inner: &[u8] = if stripped {
         let first = inner.iter().position(|&b| b != 0).unwrap_or(inner.len());

@@ -1,5 +1,5 @@
 //! Console server for the device simulator: serves one [`DeviceLink`] the way ESP-IDF's
-//! `protocomm_console` does on a device's UART (PROTOCOL.md §5.3), over any byte stream, and
+//! `protocomm_console` does on a device's UART (docs/protocol.md §5.3), over any byte stream, and
 //! over a pseudo-terminal that a serial client opens by path.
 //!
 //! Behaviour: every character is echoed (CR as CR LF); a line ends at CR or when 255 characters

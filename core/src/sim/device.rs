@@ -10,7 +10,7 @@
 //! With a [`SimRainMaker`] personality it also serves ESP RainMaker's user-node association:
 //! `cloud_user_assoc` (recording the user id and secret key it receives), or, with challenge-response
 //! enabled, `ch_resp` (signing SHA-256(challenge) with a P-256 node key, DER signatures) and the
-//! `rmaker_extra` app info in `proto-ver` (PROTOCOL.md 8.2, 8.4, 12.1).
+//! `rmaker_extra` app info in `proto-ver` (docs/protocol.md 8.2, 8.4, 12.1).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -96,7 +96,7 @@ pub enum SimFlavor {
     NetworkProvisioning,
 }
 
-/// The ESP RainMaker personality of a simulated device (PROTOCOL.md 8).
+/// The ESP RainMaker personality of a simulated device (docs/protocol.md 8).
 #[derive(Debug, Clone)]
 pub struct SimRainMaker {
     /// The node id the device reports (`NodeId` of the mapping answer, `node_id` of `ch_resp`).
@@ -756,7 +756,7 @@ impl SimDevice {
                         endpoints::DeviceStatus::Success
                     }
                     other => {
-                        // An unparseable dataset is accepted by set-config; apply fails (PROTOCOL.md 12.1).
+                        // An unparseable dataset is accepted by set-config; apply fails (docs/protocol.md 12.1).
                         st.thread = other;
                         endpoints::DeviceStatus::InternalError
                     }

@@ -1,5 +1,5 @@
 //! HTTP server for the device simulator: serves one [`DeviceLink`] the way ESP-IDF's
-//! `esp_http_server` + `protocomm_httpd` do on a SoftAP device (PROTOCOL.md §5.2).
+//! `esp_http_server` + `protocomm_httpd` do on a SoftAP device (docs/protocol.md §5.2).
 //!
 //! A minimal HTTP/1.1 server on tokio: `POST /<endpoint>` only (exact URI match), `Content-Length`
 //! bodies of 1..=4096 bytes, keep-alive, the device's cookie session tracking, and the device's

@@ -1,4 +1,4 @@
-//! BLE GATT transport over btleplug (PROTOCOL.md §5.1): device discovery by advertised name,
+//! BLE GATT transport over btleplug (docs/protocol.md §5.1): device discovery by advertised name,
 //! endpoint discovery through the 0x2901 user descriptions, and one write-with-response + read
 //! per exchange.
 //!

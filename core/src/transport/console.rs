@@ -1,12 +1,12 @@
 //! Serial-console transport: one command line per exchange on the device's UART REPL
-//! (PROTOCOL.md §5.3), over a serial port or any other byte stream.
+//! (docs/protocol.md §5.3), over a serial port or any other byte stream.
 //!
 //! A request is the line `<endpoint> <session-id> <hex>` terminated by CR. The device echoes every
 //! character (the CR as CR LF), then prints `\r\n<hex>\r\n` with the response and its prompt
 //! `\n>> `; when the request fails it prints only the prompt. The device collects at most 255
 //! characters per line, CR included, so a request whose line would be longer is refused here with
 //! [`TransportError::PayloadTooLarge`] before anything is written: the console cannot carry the
-//! security 2 handshake (PROTOCOL.md §12 item 9).
+//! security 2 handshake (docs/protocol.md §12 item 9).
 //!
 //! The transport session id is a random nine-digit decimal number, drawn again after
 //! [`Transport::disconnect`] (and never equal to the previous one), so the device opens a new

@@ -1,4 +1,4 @@
-//! The GATT layout of a provisioning device (PROTOCOL.md §5.1.1–§5.1.3), as pure functions:
+//! The GATT layout of a provisioning device (docs/protocol.md §5.1.1–§5.1.3), as pure functions:
 //! UUID byte order and derivation, endpoint ids, `name -> characteristic` maps and device-name
 //! filters. No I/O and no Bluetooth stack: the BLE transport and host applications (which bring
 //! their own BLE stack) share them.
@@ -85,7 +85,7 @@ pub fn normalize_uuid(uuid: &str) -> Result<String, InvalidUuid> {
 }
 
 /// The UUID of the characteristic with 16-bit id `id` in the service `service_uuid`: array bytes
-/// 12 and 13 replaced by the id, little-endian (PROTOCOL.md §5.1.2). For the service
+/// 12 and 13 replaced by the id, little-endian (docs/protocol.md §5.1.2). For the service
 /// `1775244d-…` and `prov-session` (0xFF51) this gives `1775ff51-…`.
 pub fn characteristic_uuid(service_uuid: &str, id: u16) -> Result<String, InvalidUuid> {
     let mut bytes = uuid_to_lsb_bytes(service_uuid)?;
@@ -108,7 +108,7 @@ pub fn standard_endpoint_id(name: &str) -> Option<u16> {
 }
 
 /// The characteristic UUID esp_prov computes for ESP-IDF v3.2 firmware, which has no 0x2901
-/// descriptors (PROTOCOL.md §5.1.3 step 4): the service's first group with its low 16 bits
+/// descriptors (docs/protocol.md §5.1.3 step 4): the service's first group with its low 16 bits
 /// replaced by `id AND <those 16 bits>`. For the legacy service `0000ffff-…` this is
 /// `0000ff51-…` for `prov-session`.
 pub fn legacy_characteristic_uuid(service_uuid: &str, id: u16) -> Result<String, InvalidUuid> {
@@ -129,7 +129,7 @@ pub fn endpoint_name_from_description(value: &[u8]) -> Option<String> {
 }
 
 /// Builds `endpoint name -> characteristic` from each characteristic and the value of its 0x2901
-/// descriptor (PROTOCOL.md §5.1.3 step 3). Characteristics without a usable name are skipped;
+/// descriptor (docs/protocol.md §5.1.3 step 3). Characteristics without a usable name are skipped;
 /// when two carry the same name, the first one is kept (the device never produces either).
 pub fn endpoint_map<C>(described: impl IntoIterator<Item = (C, Vec<u8>)>) -> HashMap<String, C> {
     let mut map = HashMap::new();
@@ -198,7 +198,7 @@ mod tests {
     const EXAMPLE_ARRAY: [u8; 16] =
         [0xb4, 0xdf, 0x5a, 0x1c, 0x3f, 0x6b, 0xf4, 0xbf, 0xea, 0x4a, 0x82, 0x03, 0x04, 0x90, 0x1a, 0x02];
 
-    /// PROTOCOL.md §11.6, both columns.
+    /// docs/protocol.md §11.6, both columns.
     const TABLE: [(u16, &str, &str); 6] = [
         (0xFF4F, "1775ff4f-6b43-439b-877c-060f2d9bed07", "021aff4f-0382-4aea-bff4-6b3f1c5adfb4"),
         (0xFF50, "1775ff50-6b43-439b-877c-060f2d9bed07", "021aff50-0382-4aea-bff4-6b3f1c5adfb4"),

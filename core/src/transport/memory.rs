@@ -14,7 +14,7 @@ use super::{Transport, TransportError, TransportKind};
 use crate::sim::{DeviceFailure, DeviceLink};
 
 /// The largest request or response Bluedroid carries when the firmware supports security 2
-/// (PROTOCOL.md §5.1.4). Handy for [`MemoryTransport::with_limit`].
+/// (docs/protocol.md §5.1.4). Handy for [`MemoryTransport::with_limit`].
 pub const BLUEDROID_SEC2_MAX_PAYLOAD: usize = 481;
 
 /// Transport that hands every request straight to a [`DeviceLink`] in the same process.

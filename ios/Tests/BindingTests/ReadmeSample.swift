@@ -10,7 +10,7 @@ protocol GattLink: AnyObject, Sendable {
     func close() async
 }
 
-/// The app's BLE transport: endpoint names map to GATT characteristics (see PROTOCOL.md 5.1).
+/// The app's BLE transport: endpoint names map to GATT characteristics (see docs/protocol.md 5.1).
 final class BleTransport: ProvTransport {
     private let link: GattLink
     init(link: GattLink) { self.link = link }

@@ -22,7 +22,7 @@ interface GattLink {
     suspend fun close()
 }
 
-/** The app's BLE transport: endpoint names map to GATT characteristics (see PROTOCOL.md 5.1). */
+/** The app's BLE transport: endpoint names map to GATT characteristics (see docs/protocol.md 5.1). */
 class BleTransport(private val link: GattLink) : ProvTransport {
     override suspend fun send(endpoint: String, data: ByteArray): ByteArray =
         try {
