@@ -22,7 +22,7 @@ pub const DEFAULT_SEC2_USERNAME: &str = "wifiprov";
 /// Which security scheme to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SecurityChoice {
-    /// Read it from `proto-ver` (PROTOCOL.md 7.3).
+    /// Read it from `proto-ver` (docs/protocol.md 7.3).
     #[default]
     Auto,
     /// Use this scheme whatever the device says.
@@ -258,7 +258,7 @@ impl DeviceSession {
         let step = Step::ReadCapabilities;
         match self.raw_exchange(&step, endpoints::PROTO_VER, proto_ver::REQUEST_BODY.to_vec()).await {
             Ok(body) => Ok(proto_ver::parse(&body)),
-            // Very old firmware has no version endpoint at all (PROTOCOL.md 7.3 step 3).
+            // Very old firmware has no version endpoint at all (docs/protocol.md 7.3 step 3).
             Err(Error::EndpointNotFound { .. }) => Ok(proto_ver::ProtoVersion::Empty),
             Err(e) => Err(e),
         }
@@ -360,7 +360,8 @@ impl DeviceSession {
                          credentials require ({need})"
                     )));
                 }
-                return Ok((level, self.has_pop()));
+                // The PoP is used whenever one is held; without one, only a `no_pop` device works.
+                return Ok((level, self.has_pop() || !detected.no_pop));
             }
             SecurityChoice::Auto => SecurityLevel::try_from(detected.sec_ver).map_err(|_| Error::Protocol {
                 step: Step::ReadCapabilities,
@@ -399,8 +400,8 @@ impl DeviceSession {
                 let pop = if use_pop { self.options.pop.clone().filter(|p| !p.is_empty()) } else { None };
                 if pop.is_none() && use_pop {
                     return Err(Error::InvalidInput(
-                        "this device requires a proof of possession (PoP): pass it with --pop, the QR code, or \
-                         `SessionOptions::pop`"
+                        "this device requires a proof of possession (PoP): give the one printed on the device or \
+                         in its QR code"
                             .into(),
                     ));
                 }
@@ -450,7 +451,7 @@ impl DeviceSession {
     }
 
     /// Encrypts `plaintext`, sends it to `endpoint`, decrypts the answer. Any transport failure
-    /// ends the security session (the cipher state can no longer be trusted, PROTOCOL.md 12.22).
+    /// ends the security session (the cipher state can no longer be trusted, docs/protocol.md 12.22).
     pub async fn exchange(&self, step: Step, endpoint: &str, plaintext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         let mut state = self.state.lock().await;
         // The cipher is taken out for the duration of the exchange and put back only when the
@@ -473,7 +474,7 @@ impl DeviceSession {
         }
     }
 
-    /// Default scan parameters for this transport (PROTOCOL.md 6.2).
+    /// Default scan parameters for this transport (docs/protocol.md 6.2).
     pub fn default_scan_params(&self) -> wifi::ScanParams {
         wifi::ScanParams::for_transport(self.transport.kind())
     }

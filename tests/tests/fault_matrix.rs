@@ -332,6 +332,7 @@ fn label(result: &Result<(), Error>) -> String {
         Error::DeviceProofMismatch => "DeviceProofMismatch".into(),
         Error::SecurityBelowMinimum { .. } => "SecurityBelowMinimum".into(),
         Error::PossibleImpostor { .. } => "PossibleImpostor".into(),
+        Error::InvalidInput(detail) if detail.contains("proof of possession") => "InvalidInput{MissingPop}".into(),
         other => format!("{other:?}"),
     }
 }
@@ -424,11 +425,7 @@ fn accepted(scheme: Scheme, point: Point, fault: Fault) -> Option<Vec<String>> {
                     // A security 0 device whose capabilities are mangled looks like legacy
                     // firmware, which means security 1: the caller, who holds no PoP, is told one
                     // is needed.
-                    ok.push(
-                        "InvalidInput(\"this device requires a proof of possession (PoP): pass it with --pop, the QR \
-                         code, or `SessionOptions::pop`\")"
-                            .into(),
-                    );
+                    ok.push("InvalidInput{MissingPop}".into());
                 }
             }
             StepKind::Custom if !authenticated => {

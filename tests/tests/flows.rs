@@ -132,9 +132,14 @@ async fn wrong_pop_or_password_is_wrong_credentials() {
 #[tokio::test]
 async fn missing_pop_is_refused_before_any_handshake() {
     let fx = Fixture::start(fast_config(SimSecurity::Sec1 { pop: Some(Secret::from(POP)) }), Via::Memory).unwrap();
-    let session = DeviceSession::new(fx.transport.clone(), SessionOptions::default());
-    let err = session.connect().await.unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    for security in [SecurityChoice::Auto, SecurityChoice::Fixed(SecurityLevel::Sec1)] {
+        let session =
+            DeviceSession::new(fx.transport.clone(), SessionOptions { security, ..SessionOptions::default() });
+        let err = session.connect().await.unwrap_err();
+        assert!(matches!(&err, Error::InvalidInput(m) if m.contains("proof of possession")), "{security:?}: {err:?}");
+    }
+    // Only proto-ver reached the device, twice: no handshake started without the PoP.
+    assert_eq!(fx.device.stats().requests, 2);
 }
 
 #[tokio::test]
@@ -476,7 +481,7 @@ async fn a_dropped_exchange_ends_the_security_session() {
 #[tokio::test]
 async fn a_verifier_from_espressifs_python_generator_is_accepted_after_one_retry() {
     // For `wifiprov`/`pw69` the inner hash starts with 00; esp_prov's generator strips it, so the
-    // device holds the "stripped" verifier (PROTOCOL.md 4.3.2 hazard 1).
+    // device holds the "stripped" verifier (docs/protocol.md 4.3.2 hazard 1).
     use rainmaker_prov::security::srp;
     let salt = hex::decode("5a17c0de0badc0ffee00112233445566").unwrap();
     let verifier = srp::compute_verifier(b"wifiprov", b"pw69", &salt, true);

@@ -1,5 +1,5 @@
 //! SoftAP/HTTP transport: one `POST /{endpoint}` per exchange on one kept-alive TCP connection,
-//! carrying the device's session cookie (PROTOCOL.md §5.2).
+//! carrying the device's session cookie (docs/protocol.md §5.2).
 //!
 //! The device serves a single socket (`max_open_sockets = 1`, least-recently-used purge) and
 //! reports every protocomm failure (handshake, decryption, handler) by closing the connection
@@ -320,16 +320,11 @@ fn parse_content_length(value: &str) -> Result<usize, TransportError> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(malformed("Content-Length"));
     }
-    let digits = value.trim_start_matches('0');
-    // More digits than the bound has cannot be within it (and could overflow).
-    if digits.len() > MAX_RESPONSE_BODY.to_string().len() {
-        return Err(too_large("Content-Length", MAX_RESPONSE_BODY));
+    // Digits only, so parsing can fail by overflow alone: too large either way.
+    match value.parse::<usize>() {
+        Ok(length) if length <= MAX_RESPONSE_BODY => Ok(length),
+        _ => Err(too_large("Content-Length", MAX_RESPONSE_BODY)),
     }
-    let length: usize = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| malformed("Content-Length"))? };
-    if length > MAX_RESPONSE_BODY {
-        return Err(too_large("Content-Length", MAX_RESPONSE_BODY));
-    }
-    Ok(length)
 }
 
 fn is_peer_close(error: &std::io::Error) -> bool {
