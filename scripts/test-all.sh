@@ -49,6 +49,9 @@ run_suite android bash scripts/android-check.sh
 count_plain build/suite-android.log
 run_suite interop bash scripts/interop-test.sh
 count_plain build/suite-interop.log
+# The mobile library's size budget (2.0 MB stripped, `mobile` profile).
+run_suite size bash scripts/bench-size.sh --mobile-only
+count_plain build/suite-size.log
 # BLE last: it installs libdbus (needed by btleplug) and builds the CLI with its `ble` feature.
 run_suite ble bash scripts/ble-test.sh
 count_plain build/suite-ble.log

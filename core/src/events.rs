@@ -54,6 +54,37 @@ pub enum ProgressEvent {
     Connected,
     /// The device failed to join and was reset (`prov-ctrl` reset) so new credentials can be sent.
     ResetAfterFailure,
+    /// RainMaker: assisted claiming started (the device has no node certificate yet).
+    Claiming,
+    /// RainMaker: the device holds its certificate and calls itself `node_id`.
+    Claimed {
+        /// The node id the claiming service assigned.
+        node_id: String,
+    },
+    /// RainMaker: user-node association started.
+    Associating {
+        /// `true` for challenge-response (`ch_resp`), `false` for the traditional mapping
+        /// (`cloud_user_assoc`).
+        challenge_response: bool,
+    },
+    /// RainMaker: the device took the association; it is node `node_id`.
+    Associated {
+        /// The node id the device reported.
+        node_id: String,
+    },
+    /// RainMaker: the device has no RainMaker association endpoint (plain ESP-IDF firmware): it
+    /// is provisioned without being added to an account.
+    NotAssociated,
+    /// RainMaker: asking the cloud to confirm the traditional mapping.
+    ConfirmingAssociation,
+    /// RainMaker: the cloud cannot be reached yet (the phone may still be on the device's
+    /// access point); retrying until the confirmation deadline.
+    WaitingForCloud,
+    /// RainMaker: the node is on the user's account.
+    AssociationConfirmed {
+        /// The node id.
+        node_id: String,
+    },
 }
 
 /// Receives progress events. Implementations must return quickly.

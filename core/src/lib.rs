@@ -19,3 +19,7 @@ pub mod sim;
 pub mod transport;
 
 pub use error::{Error, Result, Step};
+
+// The uniffi scaffolding of this crate's exported types (the bindings crate builds the library).
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();

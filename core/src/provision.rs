@@ -130,7 +130,7 @@ pub async fn scan_wifi(
 
 /// Runs `flow` until it ends, `limit` passes (a timeout reported on the step in progress) or
 /// `cancel` fires, then disconnects the session whatever happened.
-async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     session: &DeviceSession,
     flow: impl std::future::Future<Output = Result<T>>,
     limit: Option<Duration>,

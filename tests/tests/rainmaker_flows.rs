@@ -1,203 +1,29 @@
-//! ESP RainMaker user-node association end to end: the phone side against the simulator (memory
-//! and HTTP transports) and a fake RainMaker cloud, a tiny HTTP/1.1 server on 127.0.0.1 that
-//! verifies ECDSA signatures against the simulated node's public key and confirms traditional
-//! mappings only when the secret key matches the one the device received.
+//! ESP RainMaker end to end from Rust: the one-call `provision_rainmaker` flow and its separate
+//! steps against the device simulator (memory and HTTP transports) and the fake RainMaker cloud
+//! (a real HTTP server on 127.0.0.1, spoken to through the reqwest backend): the seed call with
+//! a user id and secret key, challenge-response with EC and RSA node keys, the traditional
+//! mapping confirmed by the cloud, assisted claiming, legacy firmware, a device without RainMaker,
+//! and every cloud failure mode ending in its typed error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
-use p256::ecdsa::signature::Verifier;
-use rainmaker_prov::endpoints::proto_ver;
+use rainmaker_prov::events::{CancelToken, ProgressEvent, ProgressListener};
+use rainmaker_prov::provision::{Joined, NetworkCredentials};
 use rainmaker_prov::rainmaker::{
-    self, Association, AssociationMode, MappingPoll, MappingStatus, RainMakerCloud, RainMakerError,
+    self, AssociationMode, AssociationPlan, AssociationState, CloudConfig, ConfirmOptions, LoginOutcome, RainMakerCloud,
+    RainMakerError, RainMakerOutcome, RainMakerRequest, ReqwestBackend,
 };
 use rainmaker_prov::security::{Sec2Patch, Secret};
 use rainmaker_prov::session::{DeviceSession, PollOptions, SessionOptions};
-use rainmaker_prov::sim::device::{SimDevice, SimRainMaker, SimSecurity};
+use rainmaker_prov::sim::cloud::{CloudFaults, FakeCloud, FakeCloudConfig, MappingBehaviour};
+use rainmaker_prov::sim::device::{SimConfig, SimNodeKey, SimRainMaker, SimSecurity};
 use rainmaker_prov_tests::{Fixture, POP, Via, fast_config};
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-const TOKEN: &str = "eyJ-test-access-token.Zk93QX1";
-const USER_ID: &str = "0b6c2f1e-user-7d4a";
 const NODE_ID: &str = "Xk7pQ2mN9vR4tY8wZ3aB6c";
-
-/// What the fake cloud answers to `GET user/nodes/mapping?request_id=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StatusMode {
-    /// `confirmed` once the device holds a mapping with the same user id and secret key (what the
-    /// node's MQTT report does on the real cloud), `requested` before.
-    ConfirmWhenDeviceAgrees,
-    /// Always `timedout`.
-    TimedOut,
-    /// Always `discarded`.
-    Discarded,
-    /// Always `requested`.
-    NeverConfirmed,
-}
-
-#[derive(Default)]
-struct CloudState {
-    challenges: HashMap<String, String>,
-    mappings: HashMap<String, (String, String, String)>,
-    verified_nodes: Vec<String>,
-    requests: Vec<String>,
-    status_polls: u32,
-}
-
-struct FakeCloud {
-    /// The node key the cloud trusts (SEC1), as registered at claiming.
-    node_public_key: Vec<u8>,
-    device: Arc<SimDevice>,
-    status_mode: StatusMode,
-    state: Mutex<CloudState>,
-}
-
-struct Reply {
-    status: u16,
-    body: Value,
-}
-
-impl FakeCloud {
-    fn handle(&self, method: &str, target: &str, auth: Option<&str>, body: &[u8]) -> Reply {
-        let mut st = self.state.lock().unwrap();
-        st.requests.push(format!("{method} {target}"));
-        if auth != Some(TOKEN) {
-            return Reply { status: 401, body: json!({"status": "failure", "description": "Unauthorized"}) };
-        }
-        let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let n = st.requests.len();
-        match (method, target) {
-            ("POST", "/v1/user/nodes/mapping/initiate") => {
-                assert_eq!(body, json!({"timeout": 360}));
-                let challenge = format!("chal-{n:04}-9f2b7c1d3e");
-                let request_id = format!("REQ{n:06}");
-                st.challenges.insert(request_id.clone(), challenge.clone());
-                Reply { status: 200, body: json!({"challenge": challenge, "request_id": request_id}) }
-            }
-            ("POST", "/v1/user/nodes/mapping/verify") => {
-                let request_id = body["request_id"].as_str().unwrap_or_default();
-                let node_id = body["node_id"].as_str().unwrap_or_default();
-                let sig_hex = body["challenge_response"].as_str().unwrap_or_default();
-                let Some(challenge) = st.challenges.get(request_id).cloned() else {
-                    return Reply { status: 404, body: json!({"status": "failure", "description": "Unknown request"}) };
-                };
-                assert_eq!(sig_hex, sig_hex.to_lowercase(), "the signature must be lowercase hex");
-                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&self.node_public_key).unwrap();
-                let ok = hex::decode(sig_hex)
-                    .ok()
-                    .and_then(|der| p256::ecdsa::Signature::from_der(&der).ok())
-                    .is_some_and(|sig| key.verify(challenge.as_bytes(), &sig).is_ok());
-                if !ok || node_id != NODE_ID {
-                    return Reply {
-                        status: 400,
-                        body: json!({"status": "failure", "description": "Invalid challenge response", "error_code": 100011}),
-                    };
-                }
-                st.verified_nodes.push(node_id.to_owned());
-                Reply { status: 200, body: json!({"status": "success", "description": "Node added"}) }
-            }
-            ("PUT", "/v1/user/nodes/mapping") => {
-                assert_eq!(body["operation"], "add");
-                let request_id = format!("MAP{n:06}");
-                let get = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
-                st.mappings.insert(request_id.clone(), (get("user_id"), get("node_id"), get("secret_key")));
-                Reply { status: 200, body: json!({"request_id": request_id}) }
-            }
-            ("GET", t) if t.starts_with("/v1/user/nodes/mapping?request_id=") => {
-                st.status_polls += 1;
-                let id = &t["/v1/user/nodes/mapping?request_id=".len()..];
-                let Some((user, node, secret)) = st.mappings.get(id).cloned() else {
-                    return Reply { status: 404, body: json!({"status": "failure", "description": "Unknown request"}) };
-                };
-                let status = match self.status_mode {
-                    StatusMode::TimedOut => "timedout",
-                    StatusMode::Discarded => "discarded",
-                    StatusMode::NeverConfirmed => "requested",
-                    StatusMode::ConfirmWhenDeviceAgrees => {
-                        let agrees = node == self.device.rainmaker_node_id().unwrap_or_default()
-                            && self
-                                .device
-                                .rainmaker_user_mappings()
-                                .iter()
-                                .any(|m| m.user_id == user && m.secret_key.as_str() == secret);
-                        if agrees { "confirmed" } else { "requested" }
-                    }
-                };
-                Reply { status: 200, body: json!({"request_status": status, "request_id": id}) }
-            }
-            _ => Reply { status: 404, body: json!({"status": "failure", "description": "No such API"}) },
-        }
-    }
-}
-
-/// Serves `cloud` on 127.0.0.1 (one request per connection); returns the base URL.
-async fn serve(cloud: Arc<FakeCloud>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
-            let cloud = cloud.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break p + 4;
-                    }
-                    match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                    if buf.len() > 64 * 1024 {
-                        return;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                let mut lines = head.split("\r\n");
-                let mut first = lines.next().unwrap_or_default().split(' ');
-                let (method, target) = (first.next().unwrap_or_default(), first.next().unwrap_or_default());
-                let mut auth = None;
-                let mut length = 0usize;
-                for line in lines {
-                    if let Some((k, v)) = line.split_once(':') {
-                        match k.trim().to_ascii_lowercase().as_str() {
-                            "authorization" => auth = Some(v.trim().to_owned()),
-                            "content-length" => length = v.trim().parse().unwrap_or(0),
-                            _ => {}
-                        }
-                    }
-                }
-                while buf.len() < head_end + length {
-                    match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let reply = cloud.handle(method, target, auth.as_deref(), &buf[head_end..head_end + length]);
-                let body = reply.body.to_string();
-                let out = format!(
-                    "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    reply.status,
-                    body.len()
-                );
-                let _ = sock.write_all(out.as_bytes()).await;
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
-    format!("http://{addr}/v1/")
-}
-
-fn rainmaker_device(security: SimSecurity, personality: SimRainMaker) -> rainmaker_prov::sim::device::SimConfig {
-    let mut config = fast_config(security);
-    config.rainmaker = Some(personality);
-    config
-}
+const PASSWORD: &str = "Cloud-Pass-4c1e77";
+const SECRET_KEY: &str = "5b0e9a3c-1d2f-4e6a-8b7c-9d0e1f2a3b4c";
 
 fn sec1() -> SimSecurity {
     SimSecurity::Sec1 { pop: Some(Secret::from(POP)) }
@@ -207,305 +33,528 @@ fn sec2() -> SimSecurity {
     SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(POP), patch: Sec2Patch::Patch1 }
 }
 
-async fn connected(fx: &Fixture) -> DeviceSession {
-    let options = SessionOptions { pop: Some(Secret::from(POP)), ..SessionOptions::default() };
-    let session = DeviceSession::new(fx.transport.clone(), options);
-    session.connect().await.unwrap();
-    session
+fn device(security: SimSecurity, personality: Option<SimRainMaker>) -> SimConfig {
+    let mut config = fast_config(security);
+    config.rainmaker = personality;
+    config
 }
 
-async fn cloud_for(fx: &Fixture, key_of: &SimDevice, status_mode: StatusMode) -> (Arc<FakeCloud>, RainMakerCloud) {
-    let fake = Arc::new(FakeCloud {
-        node_public_key: key_of.rainmaker_public_key().expect("a RainMaker device"),
-        device: fx.device.clone(),
-        status_mode,
-        state: Mutex::new(CloudState::default()),
-    });
-    let base = serve(fake.clone()).await;
-    let client = RainMakerCloud::new(&base, Secret::from(TOKEN)).unwrap();
-    (fake, client)
+/// One RSA-2048 node key for the whole file (generation is slow in debug builds).
+fn rsa_key() -> Secret {
+    static KEY: OnceLock<Secret> = OnceLock::new();
+    KEY.get_or_init(|| {
+        use rsa::pkcs8::EncodePrivateKey;
+        let mut rng = rsa_rng();
+        let key = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
+        Secret::new(key.to_pkcs8_der().unwrap().as_bytes().to_vec())
+    })
+    .clone()
 }
 
-fn fast_poll() -> MappingPoll {
-    MappingPoll { deadline: Duration::from_millis(800), interval: Duration::from_millis(100) }
-}
-
-#[tokio::test]
-async fn challenge_response_adds_the_node_over_memory_and_http() {
-    for (via, security) in [(Via::Memory, sec1()), (Via::Http, sec2())] {
-        let fx = Fixture::start(rainmaker_device(security, SimRainMaker::ch_resp(NODE_ID)), via).unwrap();
-        let session = connected(&fx).await;
-        let info = session.info().await.unwrap();
-        let version = info.version.info().unwrap();
-        assert!(version.has_ch_resp(), "{via:?}");
-        // RainMaker entries come before `prov`, and `rmaker` (claiming) is absent.
-        assert_eq!(version.apps[0].0, proto_ver::APP_RMAKER_EXTRA);
-        assert!(version.app(proto_ver::APP_RMAKER).is_none());
-        let (fake, cloud) = cloud_for(&fx, &fx.device, StatusMode::NeverConfirmed).await;
-
-        let association = rainmaker::associate(&session, &cloud, USER_ID).await.unwrap();
-        assert_eq!(association.mode(), AssociationMode::ChallengeResponse);
-        assert_eq!(association.node_id(), NODE_ID);
-        assert_eq!(fake.state.lock().unwrap().verified_nodes, [NODE_ID]);
-        assert_eq!(fx.device.rainmaker_ch_resp_state(), (1, false));
-        // ch_resp devices do not register cloud_user_assoc and got no mapping.
-        assert!(fx.device.rainmaker_user_mappings().is_empty());
-        assert!(matches!(session.set_user_mapping(USER_ID, "k").await, Err(RainMakerError::NoAssociationEndpoint)));
-
-        // The session is still good for the network credentials afterwards.
-        let session = connected(&fx).await;
-        rainmaker::associate(&session, &cloud, USER_ID).await.unwrap();
-        let joined = session.provision_wifi(b"RefPeer-Home", b"secretpass", PollOptions::default()).await.unwrap();
-        assert_eq!(joined.ssid, b"RefPeer-Home");
-    }
-}
-
-#[tokio::test]
-async fn signatures_are_der_ecdsa_over_the_challenge() {
-    let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::ch_resp(NODE_ID)), Via::Memory).unwrap();
-    let session = connected(&fx).await;
-    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&fx.device.rainmaker_public_key().unwrap()).unwrap();
-    for challenge in ["a", "0123456789abcdef0123456789abcdef", &"z".repeat(300)] {
-        let answer = session.challenge_response(challenge.as_bytes()).await.unwrap();
-        assert_eq!(answer.node_id, NODE_ID);
-        assert!((8..=72).contains(&answer.signature.len()), "{}", answer.signature.len());
-        assert_eq!(answer.signature[0], 0x30, "DER SEQUENCE");
-        let sig = p256::ecdsa::Signature::from_der(&answer.signature).unwrap();
-        key.verify(challenge.as_bytes(), &sig).unwrap();
-        assert!(key.verify(b"another challenge", &sig).is_err());
-    }
-    // An empty challenge is refused before anything is sent.
-    assert!(matches!(session.challenge_response(b"").await, Err(RainMakerError::InvalidInput(_))));
-}
-
-#[tokio::test]
-async fn user_assoc_mapping_is_confirmed_after_wifi() {
-    for (via, security) in [(Via::Memory, sec1()), (Via::Http, sec2())] {
-        let fx = Fixture::start(rainmaker_device(security, SimRainMaker::user_assoc(NODE_ID)), via).unwrap();
-        let session = connected(&fx).await;
-        // A cloud_user_assoc-only device adds nothing to proto-ver.
-        assert!(session.info().await.unwrap().version.info().unwrap().apps.is_empty());
-        assert!(fx.device.rainmaker_public_key().is_some());
-        let (fake, cloud) = cloud_for(&fx, &fx.device, StatusMode::ConfirmWhenDeviceAgrees).await;
-
-        let association = rainmaker::associate(&session, &cloud, USER_ID).await.unwrap();
-        assert_eq!(association.mode(), AssociationMode::UserAssoc);
-        let Association::Pending(pending) = association else { panic!("expected a pending mapping") };
-        assert_eq!(pending.node_id, NODE_ID);
-        // The device received exactly this user id and secret key (a UUID v4).
-        let received = fx.device.rainmaker_user_mappings();
-        assert_eq!(received.len(), 1);
-        assert_eq!(received[0].user_id, USER_ID);
-        assert_eq!(received[0].secret_key.as_str(), pending.secret_key());
-        assert_eq!(pending.secret_key().len(), 36);
-        assert_eq!(pending.secret_key().as_bytes()[14], b'4');
-        // No cloud call yet: the traditional flow talks to the cloud after provisioning.
-        assert!(fake.state.lock().unwrap().requests.is_empty());
-
-        session.provision_wifi(b"RefPeer-Home", b"secretpass", PollOptions::default()).await.unwrap();
-        let node = pending.confirm(&cloud, fast_poll()).await.unwrap();
-        assert_eq!(node, NODE_ID);
-        let st = fake.state.lock().unwrap();
-        let (user, node, secret) = st.mappings.values().next().unwrap().clone();
-        assert_eq!((user.as_str(), node.as_str(), secret.as_str()), (USER_ID, NODE_ID, pending.secret_key()));
-    }
-}
-
-#[tokio::test]
-async fn a_mapping_with_another_secret_is_never_confirmed() {
-    let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::user_assoc(NODE_ID)), Via::Memory).unwrap();
-    let session = connected(&fx).await;
-    let (_fake, cloud) = cloud_for(&fx, &fx.device, StatusMode::ConfirmWhenDeviceAgrees).await;
-    let node = session.set_user_mapping(USER_ID, "11111111-2222-4333-8444-555555555555").await.unwrap();
-    assert_eq!(node, NODE_ID);
-    let request = cloud.add_node_mapping(USER_ID, &node, "99999999-2222-4333-8444-555555555555").await.unwrap();
-    assert_eq!(cloud.mapping_status(&request).await.unwrap(), MappingStatus::Requested);
-    let started = Instant::now();
-    let err = cloud.wait_for_mapping(&request, fast_poll()).await.unwrap_err();
-    assert!(
-        matches!(&err, RainMakerError::MappingNotConfirmed { last_status, .. } if last_status == "requested"),
-        "{err:?}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
-}
-
-#[tokio::test]
-async fn wrong_signature_is_a_typed_error() {
-    let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::ch_resp(NODE_ID)), Via::Memory).unwrap();
-    // The cloud trusts another node's key: the device's signature does not verify.
-    let mut other = SimRainMaker::ch_resp("other");
-    other.signing_key = Some(Secret::new(vec![0x42; 32]));
-    let impostor = SimDevice::new(rainmaker_device(sec1(), other));
-    assert_ne!(impostor.rainmaker_public_key(), fx.device.rainmaker_public_key());
-    let session = connected(&fx).await;
-    let (fake, cloud) = cloud_for(&fx, &impostor, StatusMode::NeverConfirmed).await;
-    let err = rainmaker::associate(&session, &cloud, USER_ID).await.unwrap_err();
-    match &err {
-        RainMakerError::ChallengeRejected { status, description } => {
-            assert_eq!(*status, 400);
-            assert_eq!(description, "Invalid challenge response");
+/// A seeded RNG of the rand_core line the rsa crate uses.
+fn rsa_rng() -> impl rsa::rand_core::CryptoRngCore {
+    struct Seeded(u64);
+    impl rsa::rand_core::RngCore for Seeded {
+        fn next_u32(&mut self) -> u32 {
+            self.next_u64() as u32
         }
-        other => panic!("{other:?}"),
+        fn next_u64(&mut self) -> u64 {
+            // splitmix64: deterministic test randomness, good enough for a throwaway key.
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for chunk in dest.chunks_mut(8) {
+                let v = self.next_u64().to_le_bytes();
+                chunk.copy_from_slice(&v[..chunk.len()]);
+            }
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
     }
-    assert!(fake.state.lock().unwrap().verified_nodes.is_empty());
-    // A tampered signature from the right device is rejected as well; the genuine one passes.
-    let (_, good_cloud) = cloud_for(&fx, &fx.device, StatusMode::NeverConfirmed).await;
-    let challenge = good_cloud.initiate_mapping_challenge(360).await.unwrap();
-    let fresh = session.challenge_response(challenge.challenge.as_bytes()).await.unwrap();
-    let mut tampered = fresh.signature.clone();
-    let last = tampered.len() - 1;
-    tampered[last] ^= 1;
-    assert!(matches!(
-        good_cloud.verify_mapping_challenge(&challenge.request_id, &fresh.node_id, &tampered).await,
-        Err(RainMakerError::ChallengeRejected { status: 400, .. })
-    ));
-    good_cloud.verify_mapping_challenge(&challenge.request_id, &fresh.node_id, &fresh.signature).await.unwrap();
+    impl rsa::rand_core::CryptoRng for Seeded {}
+    Seeded(0x5eed)
+}
+
+async fn fake_cloud(faults: CloudFaults) -> FakeCloud {
+    FakeCloud::start(FakeCloudConfig::new("tester@example.com", PASSWORD).with_faults(faults)).await.unwrap()
+}
+
+fn client_for(fake: &FakeCloud) -> RainMakerCloud {
+    let config = CloudConfig {
+        base_url: fake.base_url(),
+        claim_url: fake.claim_url(),
+        request_timeout: Duration::from_secs(5),
+    };
+    RainMakerCloud::new(config, Arc::new(ReqwestBackend::new(Duration::from_secs(5)).unwrap())).unwrap()
+}
+
+async fn logged_in(fake: &FakeCloud) -> RainMakerCloud {
+    let cloud = client_for(fake);
+    assert_eq!(cloud.login("tester@example.com", &Secret::from(PASSWORD)).await.unwrap(), LoginOutcome::LoggedIn);
+    cloud
+}
+
+#[derive(Default)]
+struct Events(Mutex<Vec<ProgressEvent>>);
+
+impl ProgressListener for Events {
+    fn on_progress(&self, event: ProgressEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+impl Events {
+    fn all(&self) -> Vec<ProgressEvent> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn wifi() -> Option<NetworkCredentials> {
+    Some(NetworkCredentials::Wifi { ssid: b"RefPeer-Home".to_vec(), passphrase: Secret::from("secretpass") })
+}
+
+fn request(association: AssociationPlan) -> RainMakerRequest {
+    let mut request = RainMakerRequest::new(wifi(), association);
+    request.session = SessionOptions { pop: Some(Secret::from(POP)), ..SessionOptions::default() };
+    request.poll = PollOptions { initial_interval: Duration::from_millis(20), ..PollOptions::default() };
+    request.confirm = ConfirmOptions {
+        deadline: Duration::from_secs(5),
+        first_interval: Duration::from_millis(50),
+        max_interval: Duration::from_millis(200),
+    };
+    request.overall_timeout = Some(Duration::from_secs(30));
+    request
+}
+
+async fn run(
+    fx: &Fixture,
+    request: RainMakerRequest,
+) -> (Result<RainMakerOutcome, RainMakerError>, Vec<ProgressEvent>) {
+    let events = Arc::new(Events::default());
+    let result =
+        rainmaker::provision_rainmaker(fx.transport.clone(), request, Some(events.clone()), &CancelToken::new()).await;
+    (result, events.all())
+}
+
+fn joined_wifi(outcome: &RainMakerOutcome) -> bool {
+    matches!(outcome.joined, Some(Joined::Wifi(_)))
 }
 
 #[tokio::test]
-async fn mapping_status_failures_are_typed_and_bounded() {
-    for (mode, expect) in [
-        (StatusMode::TimedOut, "timedout"),
-        (StatusMode::Discarded, "discarded"),
-        (StatusMode::NeverConfirmed, "never"),
+async fn seed_call_hands_user_id_and_secret_key_to_the_device() {
+    // Espressif's provision_device(userid, secretkey, security_version=2, ...): no cloud involved.
+    for (via, security) in [(Via::Memory, sec1()), (Via::Http, sec2())] {
+        let fx = Fixture::start(device(security, Some(SimRainMaker::user_assoc(NODE_ID))), via).unwrap();
+        let plan = AssociationPlan::UserMapping { user_id: "user-42".into(), secret_key: Secret::from(SECRET_KEY) };
+        let (result, events) = run(&fx, request(plan)).await;
+        let outcome = result.unwrap();
+        assert_eq!(outcome.association, AssociationState::SentToDevice, "{via:?}");
+        assert_eq!(outcome.node_id.as_deref(), Some(NODE_ID));
+        assert_eq!(outcome.mode, Some(AssociationMode::UserAssoc));
+        assert!(joined_wifi(&outcome));
+        let mappings = fx.device.rainmaker_user_mappings();
+        assert_eq!(mappings.len(), 1);
+        assert_eq!((mappings[0].user_id.as_str(), mappings[0].secret_key.as_str()), ("user-42", SECRET_KEY));
+        assert!(events.contains(&ProgressEvent::Associating { challenge_response: false }));
+        assert!(events.contains(&ProgressEvent::Associated { node_id: NODE_ID.into() }));
+        // Associated before the credentials: the device stops provisioning once connected.
+        let assoc = events.iter().position(|e| matches!(e, ProgressEvent::Associated { .. })).unwrap();
+        let creds = events.iter().position(|e| *e == ProgressEvent::SendingCredentials).unwrap();
+        assert!(assoc < creds);
+    }
+}
+
+#[tokio::test]
+async fn challenge_response_with_ec_and_rsa_node_keys() {
+    let fake = fake_cloud(CloudFaults::default()).await;
+    let cloud = logged_in(&fake).await;
+    let cases = [
+        (Via::Memory, sec1(), SimRainMaker::ch_resp(NODE_ID)),
+        (Via::Http, sec2(), SimRainMaker::ch_resp("RsaNode0000000000000001").with_node_key(SimNodeKey::Rsa2048, Some(rsa_key()))),
+    ];
+    for (via, security, personality) in cases {
+        let node_id = personality.node_id.clone();
+        let fx = Fixture::start(device(security, Some(personality)), via).unwrap();
+        fake.attach(fx.device.clone());
+        let (result, events) = run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await;
+        let outcome = result.unwrap();
+        assert_eq!(outcome.association, AssociationState::Confirmed, "{via:?}");
+        assert_eq!(outcome.mode, Some(AssociationMode::ChallengeResponse));
+        assert_eq!(outcome.node_id.as_deref(), Some(node_id.as_str()));
+        assert!(outcome.pending.is_none());
+        assert!(joined_wifi(&outcome));
+        assert!(fake.mapped_nodes().contains(&(fake.user_id(), node_id.clone())));
+        assert!(events.contains(&ProgressEvent::Associating { challenge_response: true }));
+        assert!(events.contains(&ProgressEvent::AssociationConfirmed { node_id }));
+    }
+}
+
+#[tokio::test]
+async fn traditional_mapping_is_confirmed_once_the_node_is_online() {
+    let fake = fake_cloud(CloudFaults::default()).await;
+    let cloud = logged_in(&fake).await;
+    let fx = Fixture::start(device(sec2(), Some(SimRainMaker::user_assoc(NODE_ID))), Via::Http).unwrap();
+    fake.attach(fx.device.clone());
+    let (result, events) = run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.association, AssociationState::Confirmed);
+    assert_eq!(outcome.mode, Some(AssociationMode::UserAssoc));
+    assert!(fake.mapped_nodes().contains(&(fake.user_id(), NODE_ID.to_owned())));
+    // The device got the account's user id (from the id token) and a fresh UUID v4 key.
+    let mapping = &fx.device.rainmaker_user_mappings()[0];
+    assert_eq!(mapping.user_id, fake.user_id());
+    assert_eq!(mapping.secret_key.len(), 36);
+    let order: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            ProgressEvent::Associated { .. } => Some("associated"),
+            ProgressEvent::Connected => Some("wifi"),
+            ProgressEvent::ConfirmingAssociation => Some("confirming"),
+            ProgressEvent::AssociationConfirmed { .. } => Some("confirmed"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["associated", "wifi", "confirming", "confirmed"]);
+}
+
+#[tokio::test]
+async fn association_only_leaves_the_network_alone() {
+    let fake = fake_cloud(CloudFaults::default()).await;
+    let cloud = logged_in(&fake).await;
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::ch_resp(NODE_ID))), Via::Memory).unwrap();
+    fake.attach(fx.device.clone());
+    let mut req = request(AssociationPlan::Cloud(cloud));
+    req.network = None;
+    let (result, _) = run(&fx, req).await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.association, AssociationState::Confirmed);
+    assert!(outcome.joined.is_none());
+    assert!(fx.device.connected_ssid().is_none());
+}
+
+#[tokio::test]
+async fn assisted_claiming_then_association() {
+    let fake = fake_cloud(CloudFaults::default()).await;
+    let cloud = logged_in(&fake).await;
+    for (ch_resp, via) in [(true, Via::Http), (false, Via::Memory)] {
+        let fx = Fixture::start(device(sec2(), Some(SimRainMaker::claiming(ch_resp))), via).unwrap();
+        fake.attach(fx.device.clone());
+        // Without permission to claim, the device is refused before anything is sent to it.
+        let (result, _) = run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await;
+        assert!(matches!(result, Err(RainMakerError::ClaimPending)), "{result:?}");
+        assert!(!fx.device.rainmaker_claimed());
+        let mut req = request(AssociationPlan::Cloud(cloud.clone()));
+        req.allow_claim = true;
+        let (result, events) = run(&fx, req).await;
+        let outcome = result.unwrap();
+        assert!(outcome.claimed);
+        assert_eq!(outcome.association, AssociationState::Confirmed, "ch_resp {ch_resp}");
+        let node_id = outcome.node_id.clone().unwrap();
+        assert_eq!(fx.device.rainmaker_node_id().as_deref(), Some(node_id.as_str()));
+        assert!(fx.device.rainmaker_claimed());
+        let certificate = fx.device.rainmaker_certificate_pem().unwrap();
+        assert!(fake.issued_certificates().iter().any(|c| c.node_id == node_id && c.pem.trim() == certificate.trim()));
+        assert!(fake.mapped_nodes().contains(&(fake.user_id(), node_id.clone())));
+        let claimed = events.iter().position(|e| *e == ProgressEvent::Claimed { node_id: node_id.clone() }).unwrap();
+        let associated = events.iter().position(|e| matches!(e, ProgressEvent::Associated { .. })).unwrap();
+        assert!(events[..claimed].contains(&ProgressEvent::Claiming));
+        assert!(claimed < associated);
+    }
+}
+
+#[tokio::test]
+async fn claiming_failures_abort_on_the_device() {
+    for (faults, expect) in [
+        (CloudFaults { oversized_claim_verify: true, ..CloudFaults::default() }, "claim_answer_too_large"),
+        (CloudFaults { refuse_claim_initiate: true, ..CloudFaults::default() }, "claim_rejected"),
     ] {
-        let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::user_assoc(NODE_ID)), Via::Memory).unwrap();
-        let session = connected(&fx).await;
-        let (fake, cloud) = cloud_for(&fx, &fx.device, mode).await;
-        let Association::Pending(pending) = rainmaker::associate(&session, &cloud, USER_ID).await.unwrap() else {
-            panic!("expected a pending mapping")
-        };
-        let started = Instant::now();
-        let err = pending.confirm(&cloud, fast_poll()).await.unwrap_err();
-        let elapsed = started.elapsed();
-        match expect {
-            "timedout" => assert!(matches!(err, RainMakerError::MappingTimedOut), "{err:?}"),
-            "discarded" => assert!(matches!(err, RainMakerError::MappingDiscarded), "{err:?}"),
-            _ => assert!(matches!(err, RainMakerError::MappingNotConfirmed { .. }), "{err:?}"),
+        let fake = fake_cloud(faults).await;
+        let cloud = logged_in(&fake).await;
+        let fx = Fixture::start(device(sec1(), Some(SimRainMaker::claiming(true))), Via::Memory).unwrap();
+        fake.attach(fx.device.clone());
+        let session = DeviceSession::new(
+            fx.transport.clone(),
+            SessionOptions { pop: Some(Secret::from(POP)), ..SessionOptions::default() },
+        );
+        session.connect().await.unwrap();
+        let err = rainmaker::claim(&session, &cloud).await.unwrap_err();
+        assert_eq!(err.kind(), expect, "{err}");
+        if let RainMakerError::ClaimAnswerTooLarge { size, limit, .. } = err {
+            assert!(size >= 3072 && limit == 3071);
         }
-        assert!(elapsed < Duration::from_secs(2), "{expect}: {elapsed:?}");
-        let polls = fake.state.lock().unwrap().status_polls;
-        if expect == "never" {
-            assert!((5..=10).contains(&polls), "{polls} polls");
-        } else {
-            assert_eq!(polls, 1, "{expect}: a final status ends polling at once");
-        }
+        assert!(!fx.device.rainmaker_claimed());
+        // The device was told to abort: a new claim starts cleanly once the cloud behaves.
+        fake.set_faults(CloudFaults::default());
+        let node_id = rainmaker::claim(&session, &cloud).await.unwrap();
+        assert!(fx.device.rainmaker_claimed());
+        assert_eq!(fx.device.rainmaker_node_id(), Some(node_id));
     }
 }
 
 #[tokio::test]
-async fn cloud_http_errors_are_typed() {
-    let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::ch_resp(NODE_ID)), Via::Memory).unwrap();
-    let (fake, good) = cloud_for(&fx, &fx.device, StatusMode::NeverConfirmed).await;
-    // The cloud wants the raw token: a wrong one gets HTTP 401.
-    let bad = RainMakerCloud::new(good.base_url(), Secret::from("Bearer x")).unwrap();
-    match bad.initiate_mapping_challenge(360).await.unwrap_err() {
-        RainMakerError::Http { status, description, .. } => {
-            assert_eq!(status, 401);
-            assert_eq!(description, "Unauthorized");
-        }
-        other => panic!("{other:?}"),
+async fn legacy_firmware_and_devices_without_rainmaker() {
+    let fake = fake_cloud(CloudFaults::default()).await;
+    let cloud = logged_in(&fake).await;
+    // Plain ESP-IDF firmware: provisioned, reported not associated, no error (over HTTP the
+    // probe is a 404 and the session is set up again before the credentials).
+    for via in [Via::Memory, Via::Http] {
+        let fx = Fixture::start(device(sec2(), None), via).unwrap();
+        let (result, events) = run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await;
+        let outcome = result.unwrap();
+        assert_eq!(outcome.association, AssociationState::NotAssociated, "{via:?}");
+        assert!(outcome.node_id.is_none());
+        assert!(joined_wifi(&outcome));
+        assert!(events.contains(&ProgressEvent::NotAssociated));
+        // The seed call on such a device: the same.
+        let fx = Fixture::start(device(sec1(), None), via).unwrap();
+        let plan = AssociationPlan::UserMapping { user_id: "u".into(), secret_key: Secret::from(SECRET_KEY) };
+        let outcome = run(&fx, request(plan)).await.0.unwrap();
+        assert_eq!(outcome.association, AssociationState::NotAssociated);
+        assert!(joined_wifi(&outcome));
     }
-    // A token problem on verify is an HTTP error, not a rejected challenge.
+    // 2020-era RainMaker firmware: wifi_provisioning v1.1 (ESP-IDF 4.x), security 1, only
+    // cloud_user_assoc and nothing RainMaker in proto-ver (the first RainMaker CLI drove it with
+    // the wire-identical custom_cloud_config messages; the codec tests check that identity).
+    let config = device(sec1(), Some(SimRainMaker::user_assoc(NODE_ID)));
+    assert_eq!(config.flavor, rainmaker_prov::sim::device::SimFlavor::WifiProvisioning);
+    let fx = Fixture::start(config, Via::Http).unwrap();
+    fake.attach(fx.device.clone());
+    let outcome = run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await.0.unwrap();
+    let version = outcome.session.version.info().unwrap();
+    assert!(version.apps.is_empty() && version.prov.as_ref().unwrap().ver == "v1.1");
+    assert_eq!(outcome.association, AssociationState::Confirmed);
+    assert_eq!(outcome.mode, Some(AssociationMode::UserAssoc));
+}
+
+#[tokio::test]
+async fn cloud_failure_modes_end_in_typed_outcomes() {
+    // Discarded and timed out: typed errors carrying the node and request ids.
+    for (behaviour, kind) in [(MappingBehaviour::Discarded, "mapping_discarded"), (MappingBehaviour::TimedOut, "mapping_timed_out")] {
+        let fake = fake_cloud(CloudFaults { mapping: behaviour, ..CloudFaults::default() }).await;
+        let cloud = logged_in(&fake).await;
+        let fx = Fixture::start(device(sec1(), Some(SimRainMaker::user_assoc(NODE_ID))), Via::Memory).unwrap();
+        fake.attach(fx.device.clone());
+        let err = run(&fx, request(AssociationPlan::Cloud(cloud))).await.0.unwrap_err();
+        assert_eq!(err.kind(), kind, "{err}");
+        assert!(err.to_string().contains(NODE_ID), "{err}");
+        // The device itself was provisioned before the cloud said no.
+        assert!(fx.device.connected_ssid().is_some());
+    }
+    // Never confirmed within the deadline: pending, with the request id to confirm later.
+    let fake = fake_cloud(CloudFaults { mapping: MappingBehaviour::NeverConfirmed, ..CloudFaults::default() }).await;
+    let cloud = logged_in(&fake).await;
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::user_assoc(NODE_ID))), Via::Memory).unwrap();
+    fake.attach(fx.device.clone());
+    let mut req = request(AssociationPlan::Cloud(cloud.clone()));
+    req.confirm.deadline = Duration::from_millis(600);
+    let outcome = run(&fx, req).await.0.unwrap();
+    let AssociationState::Pending { request_id: Some(id) } = &outcome.association else {
+        panic!("expected pending with a request id: {:?}", outcome.association)
+    };
+    assert!(!id.is_empty());
+    let pending = outcome.pending.clone().unwrap();
+    assert_eq!(pending.node_id, NODE_ID);
+    // Confirming later, once the cloud behaves, works with the kept mapping.
+    fake.set_faults(CloudFaults::default());
+    let state = rainmaker::flow::confirm_mapping(&cloud, &pending, ConfirmOptions::default(), &rainmaker_prov::events::NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(state, AssociationState::Confirmed);
+
+    // Wrong signature: the cloud rejects the challenge response.
+    let fake = fake_cloud(CloudFaults { reject_challenges: true, ..CloudFaults::default() }).await;
+    let cloud = logged_in(&fake).await;
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::ch_resp(NODE_ID))), Via::Memory).unwrap();
+    fake.attach(fx.device.clone());
+    let err = run(&fx, request(AssociationPlan::Cloud(cloud))).await.0.unwrap_err();
+    assert!(matches!(err, RainMakerError::ChallengeRejected { status: 400, .. }), "{err:?}");
+    assert!(fx.device.connected_ssid().is_none(), "no credentials after a failed association");
+
+    // HTTP 5xx: on the challenge initiate it is a typed error; during confirmation it is retried.
+    let fake = fake_cloud(CloudFaults::default()).await;
+    let cloud = logged_in(&fake).await;
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::ch_resp(NODE_ID))), Via::Memory).unwrap();
+    fake.attach(fx.device.clone());
+    fake.fail_next("/v1/user/nodes/mapping/initiate", 1, 503);
+    let err = run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await.0.unwrap_err();
+    assert!(matches!(err, RainMakerError::Http { status: 503, .. }), "{err:?}");
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::user_assoc(NODE_ID))), Via::Memory).unwrap();
+    fake.attach(fx.device.clone());
+    fake.fail_next("/v1/user/nodes/mapping", 2, 502);
+    let outcome = run(&fx, request(AssociationPlan::Cloud(cloud))).await.0.unwrap();
+    assert_eq!(outcome.association, AssociationState::Confirmed);
+
+    // A slow cloud: answers within the request timeout are fine, slower ones are "unreachable".
+    let fake = fake_cloud(CloudFaults { response_delay: Duration::from_millis(300), ..CloudFaults::default() }).await;
+    let cloud = logged_in(&fake).await;
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::ch_resp(NODE_ID))), Via::Memory).unwrap();
+    fake.attach(fx.device.clone());
+    assert_eq!(run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await.0.unwrap().association, AssociationState::Confirmed);
+    let impatient = RainMakerCloud::new(
+        CloudConfig { request_timeout: Duration::from_millis(100), ..cloud.config().clone() },
+        Arc::new(ReqwestBackend::new(Duration::from_secs(5)).unwrap()),
+    )
+    .unwrap();
+    impatient.set_tokens(cloud.tokens().unwrap());
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::ch_resp(NODE_ID))), Via::Memory).unwrap();
+    let err = run(&fx, request(AssociationPlan::Cloud(impatient))).await.0.unwrap_err();
+    assert!(matches!(err, RainMakerError::CloudUnreachable { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn confirmation_waits_for_the_cloud_and_reports_pending() {
+    // The phone is still on the device's access point: the cloud cannot be reached. The flow
+    // keeps trying within its deadline and reports pending (no request id) with the mapping.
+    let fake = fake_cloud(CloudFaults::default()).await;
+    let cloud = logged_in(&fake).await;
+    let tokens = cloud.tokens().unwrap();
+    let unreachable_config = CloudConfig {
+        base_url: "http://127.0.0.1:9/v1/".into(),
+        claim_url: "http://127.0.0.1:9/".into(),
+        request_timeout: Duration::from_secs(1),
+    };
+    let offline = RainMakerCloud::new(unreachable_config, Arc::new(ReqwestBackend::new(Duration::from_secs(1)).unwrap())).unwrap();
+    offline.set_tokens(tokens);
+    let fx = Fixture::start(device(sec2(), Some(SimRainMaker::user_assoc(NODE_ID))), Via::Http).unwrap();
+    let mut req = request(AssociationPlan::Cloud(offline));
+    req.confirm.deadline = Duration::from_millis(800);
+    let (result, events) = run(&fx, req).await;
+    let outcome = result.unwrap();
+    assert_eq!(outcome.association, AssociationState::Pending { request_id: None });
+    assert!(events.contains(&ProgressEvent::WaitingForCloud));
+    assert!(joined_wifi(&outcome));
+    // Later, on the home network, the kept mapping is confirmed.
+    fake.attach(fx.device.clone());
+    let pending = outcome.pending.unwrap();
+    let state = rainmaker::flow::confirm_mapping(&cloud, &pending, ConfirmOptions::default(), &rainmaker_prov::events::NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(state, AssociationState::Confirmed);
+}
+
+#[tokio::test]
+async fn login_otp_refresh_and_rejection() {
+    // Wrong password: typed, and nothing is stored.
+    let fake = fake_cloud(CloudFaults::default()).await;
+    let cloud = client_for(&fake);
+    let err = cloud.login("tester@example.com", &Secret::from("not-the-password")).await.unwrap_err();
+    assert!(matches!(err, RainMakerError::LoginRejected { status: 401, .. }), "{err:?}");
+    assert!(cloud.tokens().is_none());
+    // Not logged in: the flow refuses before touching the device.
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::ch_resp(NODE_ID))), Via::Memory).unwrap();
+    let err = run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await.0.unwrap_err();
+    assert!(matches!(err, RainMakerError::LoginRequired));
+    assert_eq!(fx.device.stats().sessions_opened, 0);
+    // OTP: the code step.
+    let fake = fake_cloud(CloudFaults { otp_required: true, ..CloudFaults::default() }).await;
+    let cloud = client_for(&fake);
+    let LoginOutcome::CodeRequired { session } = cloud.login("tester@example.com", &Secret::from(PASSWORD)).await.unwrap() else {
+        panic!("expected the OTP step")
+    };
     assert!(matches!(
-        bad.verify_mapping_challenge("REQ1", NODE_ID, &[0x30]).await,
-        Err(RainMakerError::Http { status: 401, .. })
+        cloud.login_with_code("tester@example.com", &session, "000000").await,
+        Err(RainMakerError::LoginRejected { .. })
     ));
-    assert!(matches!(good.mapping_status("nope").await, Err(RainMakerError::Http { status: 404, .. })));
-    assert!(fake.state.lock().unwrap().requests.iter().any(|r| r == "GET /v1/user/nodes/mapping?request_id=nope"));
-    // Nothing listens there: unreachable, quickly.
-    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = closed.local_addr().unwrap();
-    drop(closed);
-    let nowhere = RainMakerCloud::new(&format!("http://{addr}/v1"), Secret::from(TOKEN)).unwrap();
-    assert!(matches!(nowhere.initiate_mapping_challenge(360).await, Err(RainMakerError::CloudUnreachable { .. })));
-}
-
-#[tokio::test]
-async fn device_without_the_endpoints_is_a_typed_error() {
-    let fx = Fixture::start(fast_config(sec1()), Via::Http).unwrap();
-    assert!(fx.device.rainmaker_public_key().is_none());
-    let session = connected(&fx).await;
-    let cloud = RainMakerCloud::new("http://127.0.0.1:9/v1/", Secret::from(TOKEN)).unwrap();
-    let err = rainmaker::associate(&session, &cloud, USER_ID).await.unwrap_err();
-    assert!(matches!(err, RainMakerError::NoAssociationEndpoint), "{err:?}");
-    assert!(matches!(
-        session.challenge_response(b"challenge").await,
-        Err(RainMakerError::NoAssociationEndpoint | RainMakerError::Device(_))
-    ));
-    // Reconnecting gives a session that still provisions Wi-Fi.
-    let session = connected(&fx).await;
-    session.provision_wifi(b"RefPeer-Home", b"secretpass", PollOptions::default()).await.unwrap();
-}
-
-#[tokio::test]
-async fn disabled_challenge_response_is_a_typed_error() {
-    let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::ch_resp(NODE_ID)), Via::Memory).unwrap();
-    let session = connected(&fx).await;
-    session.disable_challenge_response().await.unwrap();
-    assert_eq!(fx.device.rainmaker_ch_resp_state(), (0, true));
-    assert!(matches!(session.challenge_response(b"challenge").await, Err(RainMakerError::ChallengeResponseDisabled)));
-    // The disabled device answers `Disabled` to the disable command too.
-    assert!(matches!(session.disable_challenge_response().await, Err(RainMakerError::ChallengeResponseDisabled)));
-}
-
-#[tokio::test]
-async fn claim_pending_devices_are_refused() {
-    let mut config = rainmaker_device(sec1(), SimRainMaker::user_assoc(NODE_ID));
-    config.app_info.push((
-        proto_ver::APP_RMAKER.to_owned(),
-        proto_ver::AppInfo { ver: "1.0".into(), cap: vec![proto_ver::CAP_CLAIM.into()] },
-    ));
-    let fx = Fixture::start(config, Via::Memory).unwrap();
-    let session = connected(&fx).await;
-    let cloud = RainMakerCloud::new("http://127.0.0.1:9/v1/", Secret::from(TOKEN)).unwrap();
-    assert!(matches!(rainmaker::associate(&session, &cloud, USER_ID).await, Err(RainMakerError::ClaimPending)));
-    assert!(fx.device.rainmaker_user_mappings().is_empty());
+    cloud.login_with_code("tester@example.com", &session, "123456").await.unwrap();
+    assert_eq!(cloud.user_id().unwrap(), fake.user_id());
+    assert_eq!(cloud.user_name().as_deref(), Some("tester@example.com"));
+    // Expired access tokens: refreshed before use, the flow succeeds, new tokens are kept.
+    let fake = fake_cloud(CloudFaults { expired_access_tokens: true, ..CloudFaults::default() }).await;
+    let cloud = logged_in(&fake).await;
+    let before = cloud.tokens().unwrap();
+    assert!(cloud.access_token_expired());
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::ch_resp(NODE_ID))), Via::Memory).unwrap();
+    fake.attach(fx.device.clone());
+    let outcome = run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await.0.unwrap();
+    assert_eq!(outcome.association, AssociationState::Confirmed);
+    let after = cloud.tokens().unwrap();
+    assert_ne!(before.access_token, after.access_token);
+    assert_eq!(before.refresh_token, after.refresh_token);
+    assert!(fake.request_count("/v1/login2") >= 2, "{:?}", fake.requests());
+    // A token the client cannot tell is expired (no refresh yet) gets a 401: refreshed and retried.
+    let fake = fake_cloud(CloudFaults::default()).await;
+    let cloud = logged_in(&fake).await;
+    let mut tokens = cloud.tokens().unwrap();
+    tokens.access_token = Secret::from("eyJhbGciOiJub25lIn0.e30.revoked");
+    cloud.set_tokens(tokens);
+    let challenge = cloud.initiate_mapping_challenge(60).await.unwrap();
+    assert!(!challenge.challenge.is_empty());
 }
 
 #[tokio::test]
 async fn device_answers_match_the_firmware() {
     // Traditional mapping: member missing -> InvalidParam; another type -> empty body.
-    let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::user_assoc(NODE_ID)), Via::Memory).unwrap();
-    let session = connected(&fx).await;
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::user_assoc(NODE_ID))), Via::Memory).unwrap();
+    let options = SessionOptions { pop: Some(Secret::from(POP)), ..SessionOptions::default() };
+    let session = DeviceSession::new(fx.transport.clone(), options.clone());
+    session.connect().await.unwrap();
     assert_eq!(
         session.send_custom("cloud_user_assoc", &[0x78, 0x00]).await.unwrap(),
         [0x08, 0x01, 0x5a, 0x02, 0x08, 0x01]
     );
     assert_eq!(session.send_custom("cloud_user_assoc", &[0x08, 0x01]).await.unwrap(), b"");
     assert!(fx.device.rainmaker_user_mappings().is_empty());
-    // Challenge-response: GetNodeID is not implemented (no response), a disabled device answers
-    // `08 01 10 03` to anything, garbage included.
-    let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::ch_resp(NODE_ID)), Via::Memory).unwrap();
-    let session = connected(&fx).await;
-    assert!(session.send_custom("ch_resp", &[0x08, 0x02, 0x62, 0x00]).await.is_err());
-    let session = connected(&fx).await;
-    assert_eq!(session.send_custom("ch_resp", &[0x08, 0x04]).await.unwrap(), [0x08, 0x05]);
+    // Challenge-response: disable, then every request gets `Disabled`.
+    let fx = Fixture::start(device(sec1(), Some(SimRainMaker::ch_resp(NODE_ID))), Via::Memory).unwrap();
+    let session = DeviceSession::new(fx.transport.clone(), options);
+    session.connect().await.unwrap();
+    session.disable_challenge_response().await.unwrap();
+    assert!(matches!(session.challenge_response(b"challenge").await, Err(RainMakerError::ChallengeResponseDisabled)));
     assert_eq!(session.send_custom("ch_resp", &[0xff, 0xff, 0xff]).await.unwrap(), [0x08, 0x01, 0x10, 0x03]);
 }
 
 #[tokio::test]
-async fn secrets_stay_out_of_logs_debug_and_errors() {
+async fn no_secret_in_trace_logs_errors_or_debug() {
     rainmaker_prov_tests::log_capture::install();
-    let fx = Fixture::start(rainmaker_device(sec1(), SimRainMaker::user_assoc(NODE_ID)), Via::Memory).unwrap();
-    let session = connected(&fx).await;
-    let (_fake, cloud) = cloud_for(&fx, &fx.device, StatusMode::Discarded).await;
-    let association = rainmaker::associate(&session, &cloud, USER_ID).await.unwrap();
-    let Association::Pending(pending) = &association else { panic!("expected a pending mapping") };
-    let secret = pending.secret_key().to_owned();
-    let err = pending.confirm(&cloud, fast_poll()).await.unwrap_err();
-    let texts = [
-        format!("{cloud:?}"),
-        format!("{association:?}"),
-        format!("{pending:?}"),
-        format!("{err:?} {err}"),
-        format!("{:?}", fx.device.rainmaker_user_mappings()),
-        format!("{:?}", fx.device.config()),
+    let mut texts = Vec::new();
+    let mut secrets: Vec<String> = vec![POP.into(), PASSWORD.into(), SECRET_KEY.into(), "secretpass".into()];
+    let fake = fake_cloud(CloudFaults { expired_access_tokens: true, ..CloudFaults::default() }).await;
+    let cloud = logged_in(&fake).await;
+    let personalities = [
+        Some(SimRainMaker::ch_resp(NODE_ID)),
+        Some(SimRainMaker::user_assoc(NODE_ID)),
+        Some(SimRainMaker::claiming(true)),
+        None,
     ];
+    for personality in personalities {
+        let fx = Fixture::start(device(sec2(), personality), Via::Http).unwrap();
+        fake.attach(fx.device.clone());
+        let mut req = request(AssociationPlan::Cloud(cloud.clone()));
+        req.allow_claim = true;
+        texts.push(format!("{req:?}"));
+        match run(&fx, req).await.0 {
+            Ok(outcome) => texts.push(format!("{outcome:?}")),
+            Err(e) => texts.push(format!("{e:?} {e}")),
+        }
+        for m in fx.device.rainmaker_user_mappings() {
+            secrets.push(m.secret_key.to_string());
+        }
+        // The seed call and a failing login too.
+        let fx = Fixture::start(device(sec2(), Some(SimRainMaker::user_assoc(NODE_ID))), Via::Memory).unwrap();
+        let plan = AssociationPlan::UserMapping { user_id: "u".into(), secret_key: Secret::from(SECRET_KEY) };
+        texts.push(format!("{:?}", run(&fx, request(plan)).await.0));
+    }
+    let err = client_for(&fake).login("tester@example.com", &Secret::from(PASSWORD.to_owned() + "x")).await.unwrap_err();
+    texts.push(format!("{err:?} {err}"));
+    let tokens = cloud.tokens().unwrap();
+    texts.push(format!("{cloud:?} {tokens:?}"));
+    for t in [&tokens.access_token, &tokens.id_token, &tokens.refresh_token] {
+        secrets.push(String::from_utf8(t.expose().to_vec()).unwrap());
+    }
+    let fake_tokens = fake.issue_tokens();
+    texts.push(format!("{fake_tokens:?}"));
     let records = rainmaker_prov_tests::log_capture::records();
-    assert!(records.iter().any(|r| r.contains("cloud_user_assoc")), "the flow was logged");
+    assert!(records.iter().any(|r| r.contains("rainmaker")), "the flows were logged");
+    assert!(records.iter().any(|r| r.contains("refresh")), "the refresh was logged");
     for text in texts.iter().chain(records.iter()) {
-        assert!(!text.contains(TOKEN), "{text}");
-        assert!(!text.contains(&secret), "{text}");
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a secret leaked: {text}");
+        }
     }
 }

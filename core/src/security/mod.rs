@@ -144,15 +144,41 @@ pub fn sec2_inner_hash_has_leading_zero(username: &str, password: &[u8]) -> bool
     srp::inner_hash(username.as_bytes(), password)[0] == 0
 }
 
-/// Device provisioning: draws a 16-byte salt (first byte forced non-zero, docs/protocol.md §4.3.2
-/// hazard 2) and computes the verifier `g^x mod N` (minimal big-endian). Returns `(salt, verifier)`.
+/// Device provisioning: draws a 16-byte salt whose first byte is not zero (a salt starting with
+/// `00` is drawn again, docs/protocol.md §4.3.2 hazard 2) and computes the verifier `g^x mod N`
+/// (minimal big-endian). Returns `(salt, verifier)`.
 pub fn generate_salt_verifier(username: &str, password: &[u8], rng: &mut impl CryptoRng) -> (Vec<u8>, Vec<u8>) {
-    let mut salt = vec![0u8; 16];
-    rng.fill_bytes(&mut salt);
+    /// Draws before giving up on a source that keeps producing a zero first byte (a real RNG
+    /// does so with probability 256^-64).
+    const MAX_DRAWS: usize = 64;
+    let mut salt = vec![0u8; sec2::CORRUPTIBLE_SALT_LEN];
+    for _ in 0..MAX_DRAWS {
+        rng.fill_bytes(&mut salt);
+        if salt[0] != 0 {
+            break;
+        }
+    }
     if salt[0] == 0 {
+        // Only a broken or scripted source gets here; never hand out a hazardous salt.
         salt[0] = 1;
     }
     let verifier = srp::compute_verifier(username.as_bytes(), password, &salt, false);
+    (salt, verifier)
+}
+
+/// Device provisioning as an affected RainMaker device does it (docs/protocol.md §4.3.2 hazard 2):
+/// a 16-byte salt whose first byte is `00` (the 16th is random), and a verifier computed over
+/// the first 15 salt bytes only. A strict client can only authenticate after dropping the last
+/// salt byte ([`ClientHandshake::sec2_drop_last_salt_byte`]). For simulators.
+pub fn generate_corrupted_salt_verifier(
+    username: &str,
+    password: &[u8],
+    rng: &mut impl CryptoRng,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut salt = vec![0u8; sec2::CORRUPTIBLE_SALT_LEN];
+    rng.fill_bytes(&mut salt);
+    salt[0] = 0;
+    let verifier = srp::compute_verifier(username.as_bytes(), password, &salt[..salt.len() - 1], false);
     (salt, verifier)
 }
 
@@ -230,6 +256,26 @@ impl ClientHandshake {
         match self.state {
             ClientState::Sec2Resp0(s) => ClientHandshake { state: ClientState::Sec2Resp0(s.expect_patch(patch)) },
             state => ClientHandshake { state },
+        }
+    }
+
+    /// Security 2: compute x over the salt without its last byte when the device sends a 16-byte
+    /// salt (docs/protocol.md §4.3.2 hazard 2; see [`sec2::ClientAwaitResp0::drop_last_salt_byte`]).
+    /// No effect on other schemes or after Response0.
+    pub fn sec2_drop_last_salt_byte(self) -> Self {
+        match self.state {
+            ClientState::Sec2Resp0(s) => ClientHandshake { state: ClientState::Sec2Resp0(s.drop_last_salt_byte()) },
+            state => ClientHandshake { state },
+        }
+    }
+
+    /// Security 2, once Response0 was handled: whether the device's salt has the shape of
+    /// docs/protocol.md §4.3.2 hazard 2 (16 bytes starting with `00`), so that a rejected proof
+    /// may succeed with [`Self::sec2_drop_last_salt_byte`].
+    pub fn sec2_salt_may_be_corrupted(&self) -> bool {
+        match &self.state {
+            ClientState::Sec2Resp1(s) => s.salt_may_be_corrupted(),
+            _ => false,
         }
     }
 

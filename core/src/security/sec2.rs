@@ -53,6 +53,16 @@ pub struct ClientAwaitResp0 {
     a: Zeroizing<[u8; EXPONENT_LEN]>,
     a_pub: Box<[u8; N_LEN]>,
     patch: Option<Sec2Patch>,
+    drop_last_salt_byte: bool,
+}
+
+/// Salt length at which a device may have made its verifier over one byte less (§4.3.2 hazard 2).
+pub const CORRUPTIBLE_SALT_LEN: usize = 16;
+
+/// Whether a salt received from a device has the shape of §4.3.2 hazard 2: 16 bytes starting with
+/// `00` (about 1 runtime-generated salt in 256). Only then can dropping its last byte help.
+pub fn salt_may_be_corrupted(salt: &[u8]) -> bool {
+    salt.len() == CORRUPTIBLE_SALT_LEN && salt.first() == Some(&0)
 }
 
 /// Phone side: draws `a` (32 random bytes, top bit forced to 1), computes A (sent padded to 384
@@ -82,6 +92,7 @@ pub fn client_start(
         a,
         a_pub,
         patch: None,
+        drop_last_salt_byte: false,
     };
     Ok((state, request))
 }
@@ -92,6 +103,15 @@ impl ClientAwaitResp0 {
     /// Without it, the mode follows the nonce length.
     pub fn expect_patch(mut self, patch: Sec2Patch) -> Self {
         self.patch = Some(patch);
+        self
+    }
+
+    /// Imitates the verifier of a device whose runtime salt generator mishandled a leading zero
+    /// byte (§4.3.2 hazard 2): when the device sends a [`CORRUPTIBLE_SALT_LEN`]-byte salt, x is
+    /// computed over all but its last byte. M1 still covers the salt exactly as sent. Salts of
+    /// any other length are used verbatim.
+    pub fn drop_last_salt_byte(mut self) -> Self {
+        self.drop_last_salt_byte = true;
         self
     }
 
@@ -115,13 +135,19 @@ impl ClientAwaitResp0 {
             return Err(SecurityError::Malformed("empty device_salt".into()));
         }
         let u = srp::compute_u(&self.a_pub[..], &b_pub)?;
-        let x = srp::compute_x(&salt, &self.inner, self.stripped);
+        let x_salt = match salt.split_last() {
+            Some((_, head)) if self.drop_last_salt_byte && salt.len() == CORRUPTIBLE_SALT_LEN => head,
+            _ => &salt[..],
+        };
+        let x = srp::compute_x(x_salt, &self.inner, self.stripped);
         let s = srp::client_premaster(&b_pub, &x, &self.a, &u)?;
         let k = srp::session_key(&s);
         let m1 = srp::client_proof(&self.username, &salt, &self.a_pub[..], &b_pub, &k);
         let m2 = srp::device_proof(&self.a_pub[..], &m1, &k);
         let request = encode(Sec2MsgType::S2SessionCommand1, Payload::Sc1(S2SessionCmd1 { client_proof: m1.to_vec() }));
-        Ok((ClientAwaitResp1 { expected_m2: m2, key: aes_key(&k), patch: self.patch }, request))
+        let salt_suspect = salt_may_be_corrupted(&salt);
+        let next = ClientAwaitResp1 { expected_m2: m2, key: aes_key(&k), patch: self.patch, salt_suspect };
+        Ok((next, request))
     }
 }
 
@@ -130,6 +156,7 @@ impl fmt::Debug for ClientAwaitResp0 {
         f.debug_struct("sec2::ClientAwaitResp0")
             .field("username", &String::from_utf8_lossy(&self.username))
             .field("stripped", &self.stripped)
+            .field("drop_last_salt_byte", &self.drop_last_salt_byte)
             .finish_non_exhaustive()
     }
 }
@@ -139,9 +166,16 @@ pub struct ClientAwaitResp1 {
     expected_m2: [u8; HASH_LEN],
     key: Zeroizing<[u8; 32]>,
     patch: Option<Sec2Patch>,
+    salt_suspect: bool,
 }
 
 impl ClientAwaitResp1 {
+    /// Whether the salt of Response0 has the shape of §4.3.2 hazard 2 (see
+    /// [`salt_may_be_corrupted`]; the salt travels in clear, this is no secret).
+    pub fn salt_may_be_corrupted(&self) -> bool {
+        self.salt_suspect
+    }
+
     /// Handles Response1: verifies the device proof M2 (constant time) and sets up AES-GCM in the
     /// advertised nonce mode (see [`ClientAwaitResp0::expect_patch`]), or, when none was set, the
     /// mode given by the `device_nonce` length (12: patch 1, 16: patch 0).

@@ -56,6 +56,18 @@ pub enum SimSecurity {
         /// GCM nonce mode.
         patch: Sec2Patch,
     },
+    /// Security 2 imitating a RainMaker device whose runtime-generated salt started with a zero
+    /// byte (docs/protocol.md 4.3.2 hazard 2): it sends a 16-byte salt starting with `00` but its
+    /// verifier was computed over the first 15 salt bytes only. A strict client fails; one that
+    /// retries with the last salt byte dropped authenticates.
+    Sec2CorruptedSalt {
+        /// SRP username the verifier is made for.
+        username: String,
+        /// SRP password (the PoP printed on the device).
+        password: Secret,
+        /// GCM nonce mode.
+        patch: Sec2Patch,
+    },
 }
 
 impl SimSecurity {
@@ -64,7 +76,9 @@ impl SimSecurity {
         match self {
             SimSecurity::Sec0 => SecurityLevel::Sec0,
             SimSecurity::Sec1 { .. } => SecurityLevel::Sec1,
-            SimSecurity::Sec2 { .. } | SimSecurity::Sec2Provisioned { .. } => SecurityLevel::Sec2,
+            SimSecurity::Sec2 { .. } | SimSecurity::Sec2Provisioned { .. } | SimSecurity::Sec2CorruptedSalt { .. } => {
+                SecurityLevel::Sec2
+            }
         }
     }
 }
@@ -105,20 +119,74 @@ pub struct SimRainMaker {
     /// the `ch_resp` endpoint is registered and `cloud_user_assoc` is not. Otherwise only
     /// `cloud_user_assoc` exists and `proto-ver` shows nothing RainMaker-specific.
     pub ch_resp: bool,
-    /// The node's P-256 private key (32-byte big-endian scalar). `None`: drawn from the device's
-    /// randomness at start-up.
+    /// The node's private key: for [`SimNodeKey::P256`] the 32-byte big-endian scalar, for
+    /// `SimNodeKey::Rsa2048` the PKCS#8 DER private key. `None`: drawn from the device's
+    /// randomness at start-up (an RSA-2048 key generation is slow in debug builds).
     pub signing_key: Option<Secret>,
+    /// The type of the node key (default P-256).
+    pub key_type: SimNodeKey,
+    /// Assisted claiming (docs/protocol.md 8.3): `rmaker.cap` lists `claim` until the node is
+    /// claimed and the `rmaker_claim` endpoint is registered. The node id is then the one the
+    /// cloud assigns in Init (`node_id` may stay empty until then).
+    #[cfg(feature = "sim-rainmaker")]
+    pub claim: bool,
+    /// The base MAC address reported by claiming Start (`None`: Espressif's OUI and three bytes
+    /// drawn from the device's randomness, only for claiming devices).
+    #[cfg(feature = "sim-rainmaker")]
+    pub mac_addr: Option<[u8; 6]>,
+}
+
+/// The type of a simulated RainMaker node key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SimNodeKey {
+    /// ECDSA P-256; challenges signed with ECDSA/SHA-256, DER signatures.
+    #[default]
+    P256,
+    /// RSA-2048; challenges signed with RSASSA-PSS/SHA-256, salt length 32.
+    #[cfg(feature = "sim-rainmaker")]
+    Rsa2048,
 }
 
 impl SimRainMaker {
+    fn new(node_id: String, ch_resp: bool) -> Self {
+        Self {
+            node_id,
+            ch_resp,
+            signing_key: None,
+            key_type: SimNodeKey::P256,
+            #[cfg(feature = "sim-rainmaker")]
+            claim: false,
+            #[cfg(feature = "sim-rainmaker")]
+            mac_addr: None,
+        }
+    }
+
     /// A node with the traditional `cloud_user_assoc` endpoint only.
     pub fn user_assoc(node_id: impl Into<String>) -> Self {
-        Self { node_id: node_id.into(), ch_resp: false, signing_key: None }
+        Self::new(node_id.into(), false)
     }
 
     /// A node with challenge-response (`ch_resp`) and no `cloud_user_assoc`.
     pub fn ch_resp(node_id: impl Into<String>) -> Self {
-        Self { node_id: node_id.into(), ch_resp: true, signing_key: None }
+        Self::new(node_id.into(), true)
+    }
+
+    /// An unclaimed node with assisted claiming (`rmaker_claim`) and no node id until the cloud
+    /// assigns one; `ch_resp` chooses the user-node association endpoint as in
+    /// [`SimRainMaker::ch_resp`] / [`SimRainMaker::user_assoc`].
+    #[cfg(feature = "sim-rainmaker")]
+    pub fn claiming(ch_resp: bool) -> Self {
+        let mut r = Self::new(String::new(), ch_resp);
+        r.claim = true;
+        r
+    }
+
+    /// The same personality with this node key type and, optionally, a fixed key (see
+    /// [`SimRainMaker::signing_key`]).
+    pub fn with_node_key(mut self, key_type: SimNodeKey, key: Option<Secret>) -> Self {
+        self.key_type = key_type;
+        self.signing_key = key;
+        self
     }
 }
 
@@ -193,11 +261,21 @@ impl SimConfig {
         }
         let patch = match &self.security {
             SimSecurity::Sec2 { patch: Sec2Patch::Patch1, .. }
-            | SimSecurity::Sec2Provisioned { patch: Sec2Patch::Patch1, .. } => 1,
+            | SimSecurity::Sec2Provisioned { patch: Sec2Patch::Patch1, .. }
+            | SimSecurity::Sec2CorruptedSalt { patch: Sec2Patch::Patch1, .. } => 1,
             _ => 0,
         };
         // RainMaker registers its entries before the application's, `prov` comes last (12.1).
         let mut apps = Vec::new();
+        #[cfg(feature = "sim-rainmaker")]
+        if self.rainmaker.as_ref().is_some_and(|r| r.claim)
+            && !self.app_info.iter().any(|(label, _)| label == proto_ver::APP_RMAKER)
+        {
+            apps.push((
+                proto_ver::APP_RMAKER.to_owned(),
+                AppInfo { ver: "1.0".to_owned(), cap: vec![proto_ver::CAP_CLAIM.to_owned()] },
+            ));
+        }
         if self.rainmaker.as_ref().is_some_and(|r| r.ch_resp)
             && !self.app_info.iter().any(|(label, _)| label == proto_ver::APP_RMAKER_EXTRA)
         {
@@ -330,6 +408,56 @@ struct State {
     rmaker_mappings: Vec<rainmaker::UserMapping>,
     ch_resp_disabled: bool,
     challenges_signed: u64,
+    #[cfg(feature = "sim-rainmaker")]
+    claim: crate::sim::node::ClaimState,
+}
+
+/// A simulated node's private key.
+pub(crate) enum NodeKey {
+    /// ECDSA P-256.
+    P256(p256::ecdsa::SigningKey),
+    /// RSA (2048 bits when generated).
+    #[cfg(feature = "sim-rainmaker")]
+    Rsa(Box<rsa::RsaPrivateKey>),
+}
+
+impl NodeKey {
+    fn new(personality: &SimRainMaker, rng: &mut SimRng) -> Self {
+        match personality.key_type {
+            SimNodeKey::P256 => NodeKey::P256(rmaker_signing_key(personality.signing_key.as_ref(), rng)),
+            #[cfg(feature = "sim-rainmaker")]
+            SimNodeKey::Rsa2048 => {
+                NodeKey::Rsa(Box::new(crate::sim::node::rsa_node_key(personality.signing_key.as_ref(), rng)))
+            }
+        }
+    }
+
+    /// SubjectPublicKeyInfo DER of the public key.
+    pub(crate) fn spki_der(&self) -> Option<Vec<u8>> {
+        use p256::pkcs8::EncodePublicKey;
+        match self {
+            NodeKey::P256(k) => {
+                p256::PublicKey::from(k.verifying_key()).to_public_key_der().ok().map(|d| d.as_bytes().to_vec())
+            }
+            #[cfg(feature = "sim-rainmaker")]
+            NodeKey::Rsa(k) => crate::sim::node::rsa_spki(k),
+        }
+    }
+
+    /// Signs a `ch_resp` challenge: ECDSA/SHA-256 (DER) or RSASSA-PSS/SHA-256 (salt length 32).
+    fn sign_challenge(&self, challenge: &[u8], rng: &mut SimRng) -> Result<Vec<u8>, String> {
+        match self {
+            NodeKey::P256(k) => {
+                use p256::ecdsa::signature::Signer;
+                let _ = rng;
+                // ECDSA/SHA-256: the signer hashes the challenge itself (RFC 6979 nonce).
+                let signature: p256::ecdsa::Signature = k.try_sign(challenge).map_err(|e| e.to_string())?;
+                Ok(signature.to_der().as_bytes().to_vec())
+            }
+            #[cfg(feature = "sim-rainmaker")]
+            NodeKey::Rsa(k) => crate::sim::node::rsa_sign_challenge(k, challenge, rng).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// A simulated provisioning device. Cheap to share (`Arc`); serves any number of transports, with
@@ -338,7 +466,13 @@ pub struct SimDevice {
     config: SimConfig,
     version_json: String,
     security_config: Arc<DeviceSecurityConfig>,
-    rmaker_key: Option<p256::ecdsa::SigningKey>,
+    rmaker_key: Option<NodeKey>,
+    /// `proto-ver` once the node is claimed (`rmaker.cap` without `claim`).
+    #[cfg(feature = "sim-rainmaker")]
+    version_json_claimed: String,
+    /// The base MAC address claiming Start reports.
+    #[cfg(feature = "sim-rainmaker")]
+    claim_mac: [u8; 6],
     state: Mutex<State>,
 }
 
@@ -386,9 +520,34 @@ impl SimDevice {
             SimSecurity::Sec2Provisioned { salt, verifier, patch } => {
                 DeviceSecurityConfig::Sec2 { salt: salt.clone(), verifier: verifier.clone(), patch: *patch }
             }
+            SimSecurity::Sec2CorruptedSalt { username, password, patch } => {
+                let (salt, verifier) =
+                    crate::security::generate_corrupted_salt_verifier(username, password.expose(), &mut rng);
+                DeviceSecurityConfig::Sec2 { salt, verifier, patch: *patch }
+            }
         });
-        let version_json = proto_ver::render(&config.version_info());
-        let rmaker_key = config.rainmaker.as_ref().map(|r| rmaker_signing_key(r.signing_key.as_ref(), &mut rng));
+        let version_info = config.version_info();
+        let version_json = proto_ver::render(&version_info);
+        let rmaker_key = config.rainmaker.as_ref().map(|r| NodeKey::new(r, &mut rng));
+        #[cfg(feature = "sim-rainmaker")]
+        let (version_json_claimed, claim_mac) = {
+            let mut claimed = version_info;
+            for (label, app) in &mut claimed.apps {
+                if label == proto_ver::APP_RMAKER {
+                    app.cap.retain(|c| c != proto_ver::CAP_CLAIM);
+                }
+            }
+            let mac = match &config.rainmaker {
+                Some(r) if r.claim => r.mac_addr.unwrap_or_else(|| {
+                    // Espressif's OUI, then three bytes of the device's randomness.
+                    let mut mac = [0x7C, 0xDF, 0xA1, 0, 0, 0];
+                    rand_core::Rng::fill_bytes(&mut rng, &mut mac[3..]);
+                    mac
+                }),
+                _ => [0; 6],
+            };
+            (proto_ver::render(&claimed), mac)
+        };
         Arc::new(Self {
             state: Mutex::new(State {
                 session_id: None,
@@ -404,11 +563,17 @@ impl SimDevice {
                 rmaker_mappings: Vec::new(),
                 ch_resp_disabled: false,
                 challenges_signed: 0,
+                #[cfg(feature = "sim-rainmaker")]
+                claim: crate::sim::node::ClaimState::default(),
             }),
             config,
             version_json,
             security_config,
             rmaker_key,
+            #[cfg(feature = "sim-rainmaker")]
+            version_json_claimed,
+            #[cfg(feature = "sim-rainmaker")]
+            claim_mac,
         })
     }
 
@@ -443,14 +608,55 @@ impl SimDevice {
     }
 
     /// RainMaker: the node's P-256 public key, SEC1 uncompressed (65 bytes), for checking
-    /// `ch_resp` signatures.
+    /// `ch_resp` signatures (`None` for an RSA node key; see
+    /// [`SimDevice::rainmaker_public_key_spki`]).
     pub fn rainmaker_public_key(&self) -> Option<Vec<u8>> {
-        self.rmaker_key.as_ref().map(|k| k.verifying_key().to_encoded_point(false).as_bytes().to_vec())
+        match self.rmaker_key.as_ref()? {
+            NodeKey::P256(k) => Some(k.verifying_key().to_encoded_point(false).as_bytes().to_vec()),
+            #[cfg(feature = "sim-rainmaker")]
+            NodeKey::Rsa(_) => None,
+        }
     }
 
-    /// RainMaker: the node id, when the device has a RainMaker personality.
-    pub fn rainmaker_node_id(&self) -> Option<&str> {
-        self.config.rainmaker.as_ref().map(|r| r.node_id.as_str())
+    /// RainMaker: the node's public key as a DER SubjectPublicKeyInfo (P-256 or RSA), for checking
+    /// `ch_resp` signatures and claiming certificates.
+    pub fn rainmaker_public_key_spki(&self) -> Option<Vec<u8>> {
+        self.rmaker_key.as_ref()?.spki_der()
+    }
+
+    /// RainMaker: the node id, when the device has a RainMaker personality and has one (a
+    /// claiming node gets its id from the cloud during claiming, and reports that one afterwards).
+    pub fn rainmaker_node_id(&self) -> Option<String> {
+        let st = self.lock();
+        self.node_id_locked(&st)
+    }
+
+    fn node_id_locked(&self, st: &State) -> Option<String> {
+        let personality = self.config.rainmaker.as_ref()?;
+        #[cfg(feature = "sim-rainmaker")]
+        if let Some(id) = st.claim.node_id() {
+            return Some(id.to_owned());
+        }
+        #[cfg(not(feature = "sim-rainmaker"))]
+        let _ = st;
+        (!personality.node_id.is_empty()).then(|| personality.node_id.clone())
+    }
+
+    /// RainMaker: whether assisted claiming completed (a certificate for the node key was
+    /// accepted). Always `false` without the `sim-rainmaker` feature.
+    pub fn rainmaker_claimed(&self) -> bool {
+        #[cfg(feature = "sim-rainmaker")]
+        return self.lock().claim.is_claimed();
+        #[cfg(not(feature = "sim-rainmaker"))]
+        false
+    }
+
+    /// RainMaker: the node certificate accepted by claiming (PEM).
+    pub fn rainmaker_certificate_pem(&self) -> Option<String> {
+        #[cfg(feature = "sim-rainmaker")]
+        return self.lock().claim.certificate_pem().map(str::to_owned);
+        #[cfg(not(feature = "sim-rainmaker"))]
+        None
     }
 
     /// RainMaker: how many challenges the device signed, and whether challenge-response was
@@ -461,16 +667,25 @@ impl SimDevice {
     }
 
     fn rmaker_endpoint(&self, endpoint: &str) -> bool {
-        match &self.config.rainmaker {
-            Some(r) if r.ch_resp => endpoint == rainmaker::CH_RESP,
-            Some(_) => endpoint == rainmaker::CLOUD_USER_ASSOC,
-            None => false,
+        let Some(r) = &self.config.rainmaker else {
+            return false;
+        };
+        #[cfg(feature = "sim-rainmaker")]
+        if r.claim && endpoint == rainmaker::RMAKER_CLAIM {
+            return true;
         }
+        if r.ch_resp { endpoint == rainmaker::CH_RESP } else { endpoint == rainmaker::CLOUD_USER_ASSOC }
+    }
+
+    #[cfg(feature = "sim-rainmaker")]
+    fn handle_claim(&self, st: &mut State, plain: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
+        let key = self.rmaker_key.as_ref().ok_or_else(|| DeviceFailure::Failed("no node key".into()))?;
+        st.claim.handle(key, &self.claim_mac, plain).map_err(|e| DeviceFailure::Failed(e.to_string()))
     }
 
     fn handle_user_assoc(&self, st: &mut State, plain: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
         let fail = |e: &dyn std::fmt::Display| DeviceFailure::Failed(e.to_string());
-        let node_id = self.rainmaker_node_id().unwrap_or_default();
+        let node_id = self.node_id_locked(st).unwrap_or_default();
         Ok(match rainmaker::decode_user_mapping_request(plain).map_err(|e| fail(&e))? {
             rainmaker::UserMappingCommand::Set(mapping) => {
                 if mapping.user_id.is_empty() || mapping.secret_key.is_empty() {
@@ -478,7 +693,7 @@ impl SimDevice {
                 } else {
                     log::debug!("sim: user-node mapping received for user {}", mapping.user_id);
                     st.rmaker_mappings.push(mapping);
-                    rainmaker::encode_set_user_mapping_response(node_id)
+                    rainmaker::encode_set_user_mapping_response(&node_id)
                 }
             }
             rainmaker::UserMappingCommand::MissingMember => {
@@ -489,7 +704,6 @@ impl SimDevice {
     }
 
     fn handle_ch_resp(&self, st: &mut State, plain: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
-        use p256::ecdsa::signature::Signer;
         let fail = |e: &dyn std::fmt::Display| DeviceFailure::Failed(e.to_string());
         if st.ch_resp_disabled {
             return Ok(rainmaker::encode_disabled_response());
@@ -497,19 +711,25 @@ impl SimDevice {
         Ok(match rainmaker::decode_ch_resp_request(plain).map_err(|e| fail(&e))? {
             rainmaker::ChRespCommand::Challenge(challenge) => {
                 let key = self.rmaker_key.as_ref().ok_or_else(|| fail(&"no node key"))?;
-                // ECDSA/SHA-256: the signer hashes the challenge itself (RFC 6979 nonce).
-                let signature: p256::ecdsa::Signature = key.sign(&challenge);
+                let signature = key.sign_challenge(&challenge, &mut st.rng).map_err(|e| fail(&e))?;
                 st.challenges_signed += 1;
-                rainmaker::encode_challenge_response(
-                    signature.to_der().as_bytes(),
-                    self.rainmaker_node_id().unwrap_or_default(),
-                )
+                rainmaker::encode_challenge_response(&signature, &self.node_id_locked(st).unwrap_or_default())
             }
             rainmaker::ChRespCommand::Disable => {
                 st.ch_resp_disabled = true;
                 rainmaker::encode_disable_response(rainmaker::ChRespStatus::Success)
             }
         })
+    }
+
+    fn version_json(&self, st: &State) -> &str {
+        #[cfg(feature = "sim-rainmaker")]
+        if st.claim.is_claimed() {
+            return &self.version_json_claimed;
+        }
+        #[cfg(not(feature = "sim-rainmaker"))]
+        let _ = st;
+        &self.version_json
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -530,7 +750,7 @@ impl SimDevice {
             return Err(DeviceFailure::Failed("empty request".into()));
         }
         match endpoint {
-            endpoints::PROTO_VER => Ok(self.version_json.as_bytes().to_vec()),
+            endpoints::PROTO_VER => Ok(self.version_json(st).as_bytes().to_vec()),
             endpoints::PROV_SESSION => {
                 let State { security, rng, .. } = st;
                 security.handle(request, rng).map_err(|e| fail(&e))
@@ -546,10 +766,11 @@ impl SimDevice {
             }
             other if self.rmaker_endpoint(other) => {
                 let plain = zeroize::Zeroizing::new(st.security.decrypt(request).map_err(|e| fail(&e))?);
-                let response = if other == rainmaker::CH_RESP {
-                    self.handle_ch_resp(st, &plain)?
-                } else {
-                    self.handle_user_assoc(st, &plain)?
+                let response = match other {
+                    rainmaker::CH_RESP => self.handle_ch_resp(st, &plain)?,
+                    #[cfg(feature = "sim-rainmaker")]
+                    rainmaker::RMAKER_CLAIM => self.handle_claim(st, &plain)?,
+                    _ => self.handle_user_assoc(st, &plain)?,
                 };
                 st.security.encrypt(&response).map_err(|e| fail(&e))
             }
