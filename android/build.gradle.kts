@@ -5,6 +5,8 @@
 //                     x86_64 into src/main/jniLibs (needs the NDK and `cargo install cargo-ndk`).
 //   generateBindings  the workspace's own uniffi-bindgen writes the Kotlin bindings into
 //                     src/main/kotlin (generated, gitignored; never edit them by hand).
+// Hand-written library sources (HttpUrlConnectionClient, the ready-made HTTP stack for the
+// RainMaker cloud client) live in src/main/java.
 import org.gradle.api.tasks.Exec
 import org.jetbrains.kotlin.gradle.dsl.JvmTarget
 
@@ -63,7 +65,7 @@ val generateBindings by tasks.registering(Exec::class) {
     commandLine(
         "cargo", "run", "-p", "rainmaker-prov-ffi", "--bin", "uniffi-bindgen", "--",
         "generate", "--library", "target/aarch64-linux-android/$cargoProfile/librainmaker_prov_ffi.so",
-        "--language", "kotlin", "--out-dir", file("src/main/kotlin").path,
+        "--language", "kotlin", "--config", "bindings/uniffi-crates.toml", "--out-dir", file("src/main/kotlin").path,
     )
 }
 

@@ -23,14 +23,21 @@ for target in "$device" "${simulators[@]}"; do
 done
 
 # The bindings come from the host build (same metadata; the generator reads it from the library).
-cargo build -p rainmaker-prov-ffi --lib
+# Same features as the device libraries, so the generated code names exactly their symbols.
+cargo build -p rainmaker-prov-ffi --lib --no-default-features --features mobile
 rm -rf "$out" && mkdir -p "$out/generated" "$out/headers" "$out/simulator"
+# Two Swift files: the bindings (RainmakerProv.swift) and the core's RainMaker types
+# (RainmakerProvCore.swift, names in bindings/uniffi-crates.toml), both compiled into the
+# RainmakerProv target; their two headers form the one RainmakerProvFFI C module.
 cargo run -p rainmaker-prov-ffi --bin uniffi-bindgen -- generate \
-  --library target/debug/librainmaker_prov_ffi.dylib --language swift --out-dir "$out/generated"
-cp "$out/generated/RainmakerProvFFI.h" "$out/headers/"
-cp "$out/generated/RainmakerProvFFI.modulemap" "$out/headers/module.modulemap"
+  --library target/debug/librainmaker_prov_ffi.dylib --language swift \
+  --config bindings/uniffi-crates.toml --out-dir "$out/generated"
+cp "$out/generated/RainmakerProvFFI.h" "$out/generated/RainmakerProvCoreFFI.h" "$out/headers/"
+sed 's|^\( *\)header "RainmakerProvFFI.h"|&\n\1header "RainmakerProvCoreFFI.h"|' \
+  "$out/generated/RainmakerProvFFI.modulemap" > "$out/headers/module.modulemap"
+grep -q RainmakerProvCoreFFI.h "$out/headers/module.modulemap"
 mkdir -p ios/Sources/RainmakerProv
-cp "$out/generated/RainmakerProv.swift" ios/Sources/RainmakerProv/
+cp "$out/generated/RainmakerProv.swift" "$out/generated/RainmakerProvCore.swift" ios/Sources/RainmakerProv/
 
 sim_libs=()
 for target in "${simulators[@]}"; do sim_libs+=("target/$target/$profile/$lib"); done
@@ -40,4 +47,4 @@ xcodebuild -create-xcframework \
   -library "target/$device/$profile/$lib" -headers "$out/headers" \
   -library "$out/simulator/$lib" -headers "$out/headers" \
   -output "$out/RainmakerProvFFI.xcframework"
-echo "built $out/RainmakerProvFFI.xcframework and ios/Sources/RainmakerProv/RainmakerProv.swift"
+echo "built $out/RainmakerProvFFI.xcframework and ios/Sources/RainmakerProv/RainmakerProv{,Core}.swift"

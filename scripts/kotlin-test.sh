@@ -37,12 +37,15 @@ stdlib=$kotlin_home/lib/kotlin-stdlib.jar
 coroutines=$kotlin_home/lib/kotlinx-coroutines-core-jvm.jar
 
 # 2. Native library and generated bindings -------------------------------------------------------
-step "cargo build -p rainmaker-prov-ffi"
-cargo build -q -p rainmaker-prov-ffi
+# `test-cloud`: the fake RainMaker cloud and simulated RainMaker nodes the tests start.
+step "cargo build -p rainmaker-prov-ffi --features test-cloud"
+cargo build -q -p rainmaker-prov-ffi --features test-cloud
 step "generating Kotlin bindings"
 rm -rf "$gen"
+# One Kotlin file per crate that exports types: rainmaker.prov (bindings) and rainmaker.prov.core
+# (the core's RainMaker types; package set in bindings/uniffi-crates.toml).
 cargo run -q -p rainmaker-prov-ffi --bin uniffi-bindgen -- generate --library "$lib" \
-  --language kotlin --no-format --out-dir "$gen" >&2
+  --language kotlin --no-format --config bindings/uniffi-crates.toml --out-dir "$gen" >&2
 
 # The README sample must be the code the tests compile.
 python3 - android/README.md android/src/test/kotlin/rainmaker/prov/samples/ReadmeSample.kt <<'PY'
@@ -55,7 +58,9 @@ if not blocks or stale:
 PY
 
 # 3. Compile (skipped when the generated code and the test sources are unchanged) -----------------
-mapfile -t sources < <(find "$gen" "$root/android/src/test/kotlin" -name '*.kt' | LC_ALL=C sort)
+# The generated bindings, the library's hand-written sources (HttpUrlConnectionClient) and the tests.
+mapfile -t sources < <(find "$gen" "$root/android/src/main/java" "$root/android/src/test/kotlin" -name '*.kt' \
+  | LC_ALL=C sort)
 stamp=$( (echo "$KOTLIN_VERSION"; cat "${sources[@]}") | sha256sum | cut -d' ' -f1)
 jar=$out/tests-$stamp.jar
 if [ ! -f "$jar" ]; then

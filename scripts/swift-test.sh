@@ -101,14 +101,21 @@ if [ ! -f "$ready_marker" ]; then
 fi
 
 # 2. Native library and generated bindings (host) ---------------------------------------------------
-step "cargo build -p rainmaker-prov-ffi"
-cargo build -q -p rainmaker-prov-ffi
+# `test-cloud`: the fake RainMaker cloud and simulated RainMaker nodes the tests start.
+step "cargo build -p rainmaker-prov-ffi --features test-cloud"
+cargo build -q -p rainmaker-prov-ffi --features test-cloud
 gen=build/swift-gen
 out=build/swift-test
 step "generating Swift bindings"
 rm -rf "$gen"
+# Two Swift files (the bindings, RainmakerProv.swift, and the core's RainMaker types,
+# RainmakerProvCore.swift; names in bindings/uniffi-crates.toml), compiled into the one RainmakerProv
+# module; their two C headers form the one RainmakerProvFFI C module.
 cargo run -q -p rainmaker-prov-ffi --bin uniffi-bindgen -- generate \
-  --library target/debug/librainmaker_prov_ffi.so --language swift --no-format --out-dir "$gen" >&2
+  --library target/debug/librainmaker_prov_ffi.so --language swift --no-format \
+  --config bindings/uniffi-crates.toml --out-dir "$gen" >&2
+sed -i 's|^\( *\)header "RainmakerProvFFI.h"|&\n\1header "RainmakerProvCoreFFI.h"|' "$gen/RainmakerProvFFI.modulemap"
+grep -q RainmakerProvCoreFFI.h "$gen/RainmakerProvFFI.modulemap" || { echo "module map not extended" >&2; exit 1; }
 
 # The README sample must be the code the tests compile.
 python3 - ios/README.md ios/Tests/BindingTests/ReadmeSample.swift <<'PY'
@@ -122,7 +129,11 @@ PY
 
 # 3. Compile and run in the chroot --------------------------------------------------------------------
 mapfile -t tests < <(find ios/Tests/BindingTests -name '*.swift' | LC_ALL=C sort)
-stamp=$(cat "$gen"/* "${tests[@]}" | sha256sum | cut -d' ' -f1)
+# The library's hand-written sources (URLSessionHttpClient), compiled into the module with the
+# generated ones (the generated RainmakerProv.swift there, if any, is skipped).
+mapfile -t shipped < <(find ios/Sources/RainmakerProv -name '*.swift' ! -name RainmakerProv.swift \
+  ! -name RainmakerProvCore.swift | LC_ALL=C sort)
+stamp=$(cat "$gen"/* "${shipped[@]}" "${tests[@]}" | sha256sum | cut -d' ' -f1)
 mount_into "$chroot_dir"
 if [ -f "$out/$stamp" ] && [ -x "$out/binding-tests" ]; then
   step "swiftc skipped (sources unchanged)"
@@ -133,7 +144,7 @@ else
   in_chroot "$chroot_dir" "set -e; cd /workspace
     swiftc -parse-as-library -emit-library -emit-module -module-name RainmakerProv $ffi_flags \
       -emit-module-path $out/RainmakerProv.swiftmodule -o $out/libRainmakerProv.so \
-      $gen/RainmakerProv.swift -L target/debug -lrainmaker_prov_ffi
+      $gen/RainmakerProv.swift $gen/RainmakerProvCore.swift ${shipped[*]} -L target/debug -lrainmaker_prov_ffi
     swiftc -module-name BindingTests -I $out $ffi_flags ${tests[*]} -o $out/binding-tests \
       -L $out -lRainmakerProv -L target/debug -lrainmaker_prov_ffi"
   touch "$out/$stamp"

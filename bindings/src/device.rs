@@ -33,6 +33,11 @@ pub struct ProvDevice {
     session: Arc<DeviceSession>,
     listener: Arc<ListenerSlot>,
     poll: PollOptions,
+    /// The transport and options again, for the one-call RainMaker flow (its own session).
+    #[cfg(feature = "rainmaker")]
+    transport: Arc<dyn Transport>,
+    #[cfg(feature = "rainmaker")]
+    options: SessionOptions,
 }
 
 impl std::fmt::Debug for ProvDevice {
@@ -64,8 +69,19 @@ impl ProvDevice {
         let poll =
             PollOptions { deadline: Duration::from_millis(options.connect_deadline_ms), ..PollOptions::default() };
         let listener = Arc::new(ListenerSlot::default());
-        let session = DeviceSession::new(transport, session_options(options)).with_listener(listener.clone());
-        Arc::new(Self { session: Arc::new(session), listener, poll })
+        let options = session_options(options);
+        #[cfg(feature = "rainmaker")]
+        let rainmaker = (Arc::clone(&transport), options.clone());
+        let session = DeviceSession::new(transport, options).with_listener(listener.clone());
+        Arc::new(Self {
+            session: Arc::new(session),
+            listener,
+            poll,
+            #[cfg(feature = "rainmaker")]
+            transport: rainmaker.0,
+            #[cfg(feature = "rainmaker")]
+            options: rainmaker.1,
+        })
     }
 
     /// Runs `call` on the bindings' runtime, stopped by `cancel` or by dropping the returned
@@ -253,5 +269,146 @@ impl ProvDevice {
     #[uniffi::constructor]
     pub fn simulated(device: Arc<crate::sim::SimulatedDevice>, options: ProvOptions) -> Arc<Self> {
         Self::over(device.memory_transport(), options)
+    }
+}
+
+#[cfg(feature = "rainmaker")]
+impl ProvDevice {
+    /// Like [`ProvDevice::run`], for a RainMaker step (its errors map to the cloud variants of
+    /// [`ProvError`]).
+    async fn run_rainmaker<T, F>(
+        &self,
+        cancel: Option<Arc<CancelHandle>>,
+        call: impl FnOnce(Arc<DeviceSession>) -> F,
+    ) -> Result<T, ProvError>
+    where
+        F: Future<Output = Result<T, rainmaker_prov::rainmaker::RainMakerError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let value = self
+            .run(cancel, |s| {
+                let fut = call(s);
+                async move { Ok(fut.await) }
+            })
+            .await?;
+        value.map_err(ProvError::from)
+    }
+}
+
+#[cfg(feature = "rainmaker")]
+#[uniffi::export]
+impl ProvDevice {
+    /// RainMaker assisted claiming (after `connect()`, on a device whose capabilities say
+    /// `needs_claim`): the device sends a CSR through `cloud` (logged in) and receives its node
+    /// certificate. Returns the node id the claiming service assigned.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn claim(
+        &self,
+        cloud: Arc<crate::rainmaker::RainMakerCloud>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<String, ProvError> {
+        let cloud = cloud.inner.clone();
+        self.run_rainmaker(cancel, move |s| async move { rainmaker_prov::rainmaker::claim(&s, &cloud).await }).await
+    }
+
+    /// RainMaker user-node association with the account of `cloud` (after `connect()`, before
+    /// the network credentials): challenge-response when the device offers it (the node is on
+    /// the account when this returns), otherwise the traditional mapping with a fresh secret key
+    /// (confirm it with `RainMakerCloud.confirm_mapping` once the device is online).
+    #[uniffi::method(default(cancel = None))]
+    pub async fn associate(
+        &self,
+        cloud: Arc<crate::rainmaker::RainMakerCloud>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<crate::rainmaker::RainMakerAssociation, ProvError> {
+        let cloud = cloud.inner.clone();
+        // A `Send` generator for the mapping secret key (the thread-local one cannot cross the
+        // runtime's threads).
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng());
+        self.run_rainmaker(cancel, move |s| async move {
+            rainmaker_prov::rainmaker::associate_with_rng(&s, &cloud, &mut rng).await.map(Into::into)
+        })
+        .await
+    }
+
+    /// The traditional user-node mapping with a user id and secret key the app already has
+    /// (Espressif's `provision_device(userid=…, secretkey=…)` step): sends them to the device's
+    /// `cloud_user_assoc` and returns the node id. No cloud call is made.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn set_user_mapping(
+        &self,
+        user_id: String,
+        secret_key: String,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<String, ProvError> {
+        let secret_key = Secret::from(secret_key);
+        self.run_rainmaker(cancel, move |s| async move {
+            let key = std::str::from_utf8(secret_key.expose()).map_err(|_| {
+                rainmaker_prov::rainmaker::RainMakerError::InvalidInput("the secret key is not valid UTF-8".into())
+            })?;
+            s.set_user_mapping(&user_id, key).await
+        })
+        .await
+    }
+
+    /// The whole RainMaker flow in one call, like Espressif's `provision_device(transport, pop,
+    /// userid, secretkey, …)`: connect (with this device's `ProvOptions`), claim when the device
+    /// asks for it and `allow_claim`, associate as `plan` says, send the Wi-Fi credentials
+    /// (`ssid`/`passphrase`) or the Thread dataset and wait for the device to join, then, for a
+    /// traditional mapping made with a cloud account, wait up to `confirm_timeout_ms` for the
+    /// cloud to confirm it. A device without RainMaker endpoints is provisioned and reported
+    /// `NotAssociated`. Runs on its own session: call `connect()` again before other calls on
+    /// this device.
+    #[uniffi::method(default(
+        ssid = None,
+        passphrase = None,
+        thread_dataset = None,
+        allow_claim = false,
+        confirm_timeout_ms = 60000,
+        cancel = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn provision_rainmaker(
+        &self,
+        plan: Arc<crate::rainmaker::AssociationPlan>,
+        ssid: Option<String>,
+        passphrase: Option<String>,
+        thread_dataset: Option<Vec<u8>>,
+        allow_claim: bool,
+        confirm_timeout_ms: u64,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<crate::rainmaker::RainMakerProvisioning, ProvError> {
+        use rainmaker_prov::provision::NetworkCredentials;
+        use rainmaker_prov::rainmaker::RainMakerRequest;
+        let network = match (ssid, thread_dataset) {
+            (Some(_), Some(_)) => {
+                return Err(ProvError::InvalidInput {
+                    detail: "give a Wi-Fi network or a Thread dataset, not both".into(),
+                });
+            }
+            (Some(ssid), None) => Some(NetworkCredentials::Wifi {
+                ssid: ssid.into_bytes(),
+                passphrase: Secret::from(passphrase.unwrap_or_default()),
+            }),
+            (None, Some(dataset)) => Some(NetworkCredentials::Thread { dataset: Secret::from(dataset) }),
+            (None, None) => None,
+        };
+        let mut request = RainMakerRequest::new(network, plan.core());
+        request.session = self.options.clone();
+        request.allow_claim = allow_claim;
+        request.poll = self.poll;
+        request.confirm = crate::rainmaker::confirm_options(confirm_timeout_ms);
+        let transport = Arc::clone(&self.transport);
+        let listener: Arc<dyn rainmaker_prov::events::ProgressListener> = self.listener.clone();
+        let token = cancel.map(|c| c.token()).unwrap_or_default();
+        // The core flow's future is not `Send` (it draws the mapping secret key from the
+        // thread-local generator across an await), so it runs on one blocking thread of the
+        // runtime; dropping this call cancels it through the token.
+        let inner = token.clone();
+        let outcome = crate::runtime::spawn_unsend(token, move || async move {
+            rainmaker_prov::rainmaker::provision_rainmaker(transport, request, Some(listener), &inner).await
+        })
+        .await??;
+        crate::rainmaker::RainMakerProvisioning::from_core(outcome)
     }
 }

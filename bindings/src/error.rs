@@ -208,6 +208,102 @@ pub enum ProvError {
     /// No secure session yet: call `connect()` first (again after a failed or cancelled call).
     #[error("not connected: call connect() first")]
     NotConnected,
+    /// RainMaker: no cloud session: log in first (or the call needs a `RainMakerCloud` that is
+    /// logged in).
+    #[error("not logged in to the RainMaker cloud: log in first")]
+    LoginRequired,
+    /// RainMaker: the cloud refused the user name, password or code, or an expired refresh
+    /// token (log in again).
+    #[error("the RainMaker cloud refused the login (HTTP {status}): {description}")]
+    LoginRejected {
+        /// HTTP status.
+        status: u16,
+        /// The cloud's description.
+        description: String,
+    },
+    /// RainMaker: the cloud reports the traditional mapping request as timed out: the node never
+    /// confirmed it (is it online?).
+    #[error("the RainMaker cloud timed out mapping request {request_id} for node {node_id}")]
+    MappingTimedOut {
+        /// The node.
+        node_id: String,
+        /// The cloud's request id.
+        request_id: String,
+    },
+    /// RainMaker: the cloud discarded the traditional mapping request.
+    #[error("the RainMaker cloud discarded mapping request {request_id} for node {node_id}")]
+    MappingDiscarded {
+        /// The node.
+        node_id: String,
+        /// The cloud's request id.
+        request_id: String,
+    },
+    /// RainMaker: the cloud refused the device's answer to the challenge (wrong signature,
+    /// expired request).
+    #[error("the RainMaker cloud rejected the challenge response (HTTP {status}): {description}")]
+    ChallengeRejected {
+        /// HTTP status.
+        status: u16,
+        /// The cloud's description.
+        description: String,
+    },
+    /// RainMaker: challenge-response is disabled on the device.
+    #[error("challenge-response is disabled on the device")]
+    ChallengeResponseDisabled,
+    /// RainMaker: the device has no user-node association endpoint (plain ESP-IDF firmware).
+    #[error("the device has no RainMaker user-node association endpoint")]
+    NoAssociationEndpoint,
+    /// RainMaker: the device must be claimed first (assisted claiming): allow claiming, with a
+    /// logged-in cloud.
+    #[error("the device must be claimed first: allow claiming and log in")]
+    ClaimRequired,
+    /// RainMaker: the claiming service refused a claiming call.
+    #[error("the RainMaker claiming service refused `{operation}` (HTTP {status}): {description}")]
+    ClaimRejected {
+        /// Which call (`claim/initiate`, `claim/verify`).
+        operation: String,
+        /// HTTP status.
+        status: u16,
+        /// The service's description.
+        description: String,
+    },
+    /// RainMaker: a claiming-service answer is larger than the device can take; it was not sent
+    /// and the claim was aborted on the device.
+    #[error("the claiming service's `{operation}` answer has {size} bytes; the device accepts at most {limit}")]
+    ClaimAnswerTooLarge {
+        /// Which call.
+        operation: String,
+        /// The answer's size.
+        size: u64,
+        /// The largest size sent.
+        limit: u64,
+    },
+    /// RainMaker: the cloud could not be reached (no connection, TLS failure, timeout).
+    #[error("RainMaker cloud unreachable during `{operation}`: {detail}")]
+    CloudUnreachable {
+        /// Which call.
+        operation: String,
+        /// What failed.
+        detail: String,
+    },
+    /// RainMaker: a cloud call answered with an error status (5xx, or a 4xx not covered above).
+    #[error("RainMaker cloud call `{operation}` failed with HTTP {status}: {description}")]
+    CloudError {
+        /// Which call.
+        operation: String,
+        /// HTTP status.
+        status: u16,
+        /// The cloud's description.
+        description: String,
+    },
+    /// RainMaker: the cloud answered something this library does not understand.
+    #[error("unexpected RainMaker cloud answer to `{operation}`: {detail}")]
+    CloudProtocol {
+        /// Which call.
+        operation: String,
+        /// What was wrong.
+        detail: String,
+    },
     /// A bug in the library; please report it.
     #[error("internal error: {detail}")]
     Internal {
@@ -240,11 +336,52 @@ impl From<CoreError> for ProvError {
             CoreError::ThreadAttachFailed(detail) => ProvError::ThreadAttachFailed { detail },
             CoreError::OutcomeUnknown { step } => ProvError::OutcomeUnknown { step: step.into() },
             CoreError::DeviceStatus { step, status } => ProvError::DeviceStatus { step: step.into(), status },
+            CoreError::AlreadyProvisioned { step } => ProvError::DeviceStatus {
+                step: step.into(),
+                status: "device already provisioned: reset it or use prov-ctrl reprov".into(),
+            },
             CoreError::Protocol { step, detail } => ProvError::Protocol { step: step.into(), detail },
             CoreError::Transport { step, detail } => ProvError::Transport { step: step.into(), detail },
             CoreError::InvalidInput(detail) => ProvError::InvalidInput { detail },
             CoreError::Cancelled => ProvError::Cancelled,
             CoreError::NotConnected => ProvError::NotConnected,
+            other => ProvError::Internal { detail: other.to_string() },
+        }
+    }
+}
+
+#[cfg(feature = "rainmaker")]
+impl From<rainmaker_prov::rainmaker::RainMakerError> for ProvError {
+    fn from(e: rainmaker_prov::rainmaker::RainMakerError) -> Self {
+        use rainmaker_prov::rainmaker::RainMakerError as E;
+        match e {
+            E::Device(e) => e.into(),
+            E::NoAssociationEndpoint => ProvError::NoAssociationEndpoint,
+            E::ClaimPending => ProvError::ClaimRequired,
+            E::ChallengeResponseDisabled => ProvError::ChallengeResponseDisabled,
+            E::ChallengeRejected { status, description } => ProvError::ChallengeRejected { status, description },
+            E::Http { operation, status, description } => {
+                ProvError::CloudError { operation: operation.to_owned(), status, description }
+            }
+            E::CloudUnreachable { operation, detail } => {
+                ProvError::CloudUnreachable { operation: operation.to_owned(), detail }
+            }
+            E::CloudProtocol { operation, detail } => {
+                ProvError::CloudProtocol { operation: operation.to_owned(), detail }
+            }
+            E::MappingTimedOut { node_id, request_id } => ProvError::MappingTimedOut { node_id, request_id },
+            E::MappingDiscarded { node_id, request_id } => ProvError::MappingDiscarded { node_id, request_id },
+            E::LoginRequired => ProvError::LoginRequired,
+            E::LoginRejected { status, description } => ProvError::LoginRejected { status, description },
+            E::ClaimRejected { operation, status, description } => {
+                ProvError::ClaimRejected { operation: operation.to_owned(), status, description }
+            }
+            E::ClaimAnswerTooLarge { operation, size, limit } => ProvError::ClaimAnswerTooLarge {
+                operation: operation.to_owned(),
+                size: size as u64,
+                limit: limit as u64,
+            },
+            E::InvalidInput(detail) => ProvError::InvalidInput { detail },
             other => ProvError::Internal { detail: other.to_string() },
         }
     }
@@ -282,6 +419,27 @@ mod tests {
             ProvError::Transport { step: ProvStep::Handshake, detail: "radio off".into() }
         );
         assert_eq!(ProvError::from(CoreError::WifiFailed(7)), ProvError::WifiFailed { reason_code: 7 });
+    }
+
+    #[cfg(feature = "rainmaker")]
+    #[test]
+    fn rainmaker_errors_keep_their_meaning() {
+        use rainmaker_prov::rainmaker::RainMakerError as E;
+        assert_eq!(ProvError::from(E::LoginRequired), ProvError::LoginRequired);
+        assert_eq!(ProvError::from(E::ClaimPending), ProvError::ClaimRequired);
+        assert_eq!(ProvError::from(E::Device(CoreError::WrongCredentials)), ProvError::WrongCredentials);
+        assert_eq!(
+            ProvError::from(E::Http { operation: "user/nodes/mapping", status: 503, description: "busy".into() }),
+            ProvError::CloudError { operation: "user/nodes/mapping".into(), status: 503, description: "busy".into() }
+        );
+        assert_eq!(
+            ProvError::from(E::ClaimAnswerTooLarge { operation: "claim/verify", size: 4000, limit: 3071 }),
+            ProvError::ClaimAnswerTooLarge { operation: "claim/verify".into(), size: 4000, limit: 3071 }
+        );
+        assert_eq!(
+            ProvError::from(E::MappingDiscarded { node_id: "n".into(), request_id: "r".into() }),
+            ProvError::MappingDiscarded { node_id: "n".into(), request_id: "r".into() }
+        );
     }
 
     #[test]

@@ -73,6 +73,37 @@ pub enum ProgressEvent {
     Connected,
     /// The device failed to join and was reset, ready for other credentials.
     ResetAfterFailure,
+    /// RainMaker: assisted claiming started (the device has no node certificate yet).
+    Claiming,
+    /// RainMaker: the device holds its certificate.
+    Claimed {
+        /// The node id the claiming service assigned.
+        node_id: String,
+    },
+    /// RainMaker: user-node association started.
+    Associating {
+        /// `true` for challenge-response (`ch_resp`), `false` for the traditional mapping
+        /// (`cloud_user_assoc`).
+        challenge_response: bool,
+    },
+    /// RainMaker: the device took the association.
+    Associated {
+        /// The node id the device reported.
+        node_id: String,
+    },
+    /// RainMaker: the device has no RainMaker association endpoint: it is provisioned without
+    /// being added to an account.
+    NotAssociated,
+    /// RainMaker: asking the cloud to confirm the traditional mapping.
+    ConfirmingAssociation,
+    /// RainMaker: the cloud cannot be reached yet (the phone may still be on the device's access
+    /// point); retrying until the confirmation deadline.
+    WaitingForCloud,
+    /// RainMaker: the node is on the user's account.
+    AssociationConfirmed {
+        /// The node id.
+        node_id: String,
+    },
 }
 
 impl ProgressEvent {
@@ -95,6 +126,14 @@ impl ProgressEvent {
             }
             CoreEvent::Connected => ProgressEvent::Connected,
             CoreEvent::ResetAfterFailure => ProgressEvent::ResetAfterFailure,
+            CoreEvent::Claiming => ProgressEvent::Claiming,
+            CoreEvent::Claimed { node_id } => ProgressEvent::Claimed { node_id },
+            CoreEvent::Associating { challenge_response } => ProgressEvent::Associating { challenge_response },
+            CoreEvent::Associated { node_id } => ProgressEvent::Associated { node_id },
+            CoreEvent::NotAssociated => ProgressEvent::NotAssociated,
+            CoreEvent::ConfirmingAssociation => ProgressEvent::ConfirmingAssociation,
+            CoreEvent::WaitingForCloud => ProgressEvent::WaitingForCloud,
+            CoreEvent::AssociationConfirmed { node_id } => ProgressEvent::AssociationConfirmed { node_id },
             _ => return None,
         })
     }

@@ -12,6 +12,7 @@
 //! | [`error`] | [`ProvError`], [`ProvStep`] |
 //! | [`types`] | options, capabilities, scan results, statuses |
 //! | [`qr`] | [`parse_qr_code`] |
+//! | [`rainmaker`] | [`RainMakerCloud`], [`AssociationPlan`] (feature `rainmaker`) |
 //! | [`logging`] | [`set_logger`], [`set_max_log_level`] |
 //! | [`sim`] | [`SimulatedDevice`] (feature `simulator`) |
 
@@ -22,6 +23,8 @@ pub mod error;
 pub mod events;
 pub mod logging;
 pub mod qr;
+#[cfg(feature = "rainmaker")]
+pub mod rainmaker;
 mod runtime;
 #[cfg(feature = "simulator")]
 pub mod sim;
@@ -33,6 +36,13 @@ pub use error::{ProvError, ProvStep};
 pub use events::{CallbackError, CancelHandle, ProgressEvent, ProgressListener};
 pub use logging::{LogLevel, LogRecord, Logger, set_logger, set_max_log_level};
 pub use qr::{QrPayload, QrTransport, parse_qr_code};
+#[cfg(feature = "rainmaker")]
+pub use rainmaker::{
+    AssociationPlan, CloudTokens, LoginOutcome, PendingMapping, RainMakerAssociation, RainMakerCloud,
+    RainMakerProvisioning,
+};
+#[cfg(feature = "test-cloud")]
+pub use sim::{FakeCloudFault, FakeRainMakerCloud, SimulatedRainMaker, start_fake_cloud};
 #[cfg(feature = "simulator")]
 pub use sim::{SimulatedDevice, SimulatedDeviceConfig, SimulatedNetwork};
 pub use transport::{LinkKind, ProvTransport, TransportFailure};

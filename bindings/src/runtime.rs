@@ -65,6 +65,44 @@ where
     }
 }
 
+/// Cancels a token when dropped, unless disarmed.
+#[cfg(feature = "rainmaker")]
+struct CancelOnDrop(Option<rainmaker_prov::events::CancelToken>);
+
+#[cfg(feature = "rainmaker")]
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(token) = self.0.take() {
+            token.cancel();
+        }
+    }
+}
+
+/// Runs a future that is not `Send` (built by `make` on the thread that runs it) on one of the
+/// runtime's blocking threads, and waits for its output. Dropping the returned future cancels
+/// `cancel`, which the work must watch (a blocking task cannot be aborted).
+#[cfg(feature = "rainmaker")]
+pub(crate) async fn spawn_unsend<M, F>(
+    cancel: rainmaker_prov::events::CancelToken,
+    make: M,
+) -> Result<F::Output, SpawnError>
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future,
+    F::Output: Send + 'static,
+{
+    let runtime = runtime()?;
+    let handle = runtime.handle().clone();
+    let mut guard = CancelOnDrop(Some(cancel));
+    let result = runtime.spawn_blocking(move || handle.block_on(make())).await;
+    guard.0 = None;
+    match result {
+        Ok(output) => Ok(output),
+        Err(e) if e.is_panic() => Err(SpawnError::Panicked),
+        Err(_) => Err(SpawnError::Aborted),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -191,3 +191,196 @@ impl SimulatedDevice {
         self.device.stats().requests
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// RainMaker test doubles (feature `test-cloud`: the Kotlin/Swift test suites, never `mobile`)
+// ---------------------------------------------------------------------------------------------
+
+/// The ESP RainMaker personality of a simulated device (feature `test-cloud`).
+#[cfg(feature = "test-cloud")]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SimulatedRainMaker {
+    /// The traditional mapping only (`cloud_user_assoc`).
+    UserAssoc {
+        /// The node id the device reports.
+        node_id: String,
+    },
+    /// Challenge-response (`ch_resp`) with a P-256 node key.
+    ChallengeResponse {
+        /// The node id the device reports.
+        node_id: String,
+    },
+    /// Challenge-response with an RSA-2048 node key (RSASSA-PSS signatures).
+    ChallengeResponseRsa {
+        /// The node id the device reports.
+        node_id: String,
+    },
+    /// An unclaimed node (assisted claiming); its node id is assigned by the claiming service.
+    Claiming {
+        /// After claiming, associate with challenge-response (`true`) or the traditional
+        /// mapping (`false`).
+        challenge_response: bool,
+    },
+}
+
+#[cfg(feature = "test-cloud")]
+#[uniffi::export]
+impl SimulatedDevice {
+    /// A simulated RainMaker device (`rainmaker`, or plain ESP-IDF firmware when `null`/`nil`).
+    /// `corrupted_salt` (security 2 only) imitates a device whose generated salt started with a
+    /// zero byte (docs/protocol.md 4.3.2): only a client that retries without the last salt byte
+    /// authenticates. Provisioning does not stop by itself after the device joined.
+    #[uniffi::constructor(default(rainmaker = None, corrupted_salt = false))]
+    pub fn with_rainmaker(
+        config: SimulatedDeviceConfig,
+        rainmaker: Option<SimulatedRainMaker>,
+        corrupted_salt: bool,
+    ) -> Result<Arc<Self>, ProvError> {
+        use rainmaker_prov::sim::device::{SimNodeKey, SimRainMaker};
+        let mut sim = sim_config(config)?;
+        if corrupted_salt {
+            sim.security = match sim.security {
+                SimSecurity::Sec2 { username, password, patch } => {
+                    SimSecurity::Sec2CorruptedSalt { username, password, patch }
+                }
+                _ => {
+                    return Err(ProvError::InvalidInput {
+                        detail: "a corrupted salt needs a security 2 device".into(),
+                    });
+                }
+            };
+        }
+        sim.auto_stop = None;
+        sim.rainmaker = rainmaker.map(|r| match r {
+            SimulatedRainMaker::UserAssoc { node_id } => SimRainMaker::user_assoc(node_id),
+            SimulatedRainMaker::ChallengeResponse { node_id } => SimRainMaker::ch_resp(node_id),
+            SimulatedRainMaker::ChallengeResponseRsa { node_id } => {
+                SimRainMaker::ch_resp(node_id).with_node_key(SimNodeKey::Rsa2048, None)
+            }
+            SimulatedRainMaker::Claiming { challenge_response } => SimRainMaker::claiming(challenge_response),
+        });
+        Ok(Arc::new(Self { device: SimDevice::new(sim), http: Mutex::new(None) }))
+    }
+
+    /// The device's node id (RainMaker devices; a claiming device once claimed).
+    pub fn rainmaker_node_id(&self) -> Option<String> {
+        self.device.rainmaker_node_id().map(|s| s.to_string()).filter(|s| !s.is_empty())
+    }
+
+    /// The user ids the device received on `cloud_user_assoc`, oldest first.
+    pub fn rainmaker_mapped_user_ids(&self) -> Vec<String> {
+        self.device.rainmaker_user_mappings().into_iter().map(|m| m.user_id.clone()).collect()
+    }
+}
+
+/// A failure mode of the [`FakeRainMakerCloud`] (feature `test-cloud`).
+#[cfg(feature = "test-cloud")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum FakeCloudFault {
+    /// Every password is wrong.
+    WrongPassword,
+    /// Logins need a one-time code.
+    OtpRequired,
+    /// Access tokens are issued already expired (clients must refresh).
+    ExpiredAccessTokens,
+    /// Challenge responses are refused (as for a wrong signature).
+    RejectChallenges,
+    /// `claim/initiate` is refused.
+    RefuseClaimInitiate,
+    /// `claim/verify` answers more than a device can take.
+    OversizedClaimVerify,
+    /// Mapping requests end `timedout`.
+    MappingTimedOut,
+    /// Mapping requests end `discarded`.
+    MappingDiscarded,
+    /// Mapping requests stay `requested`.
+    MappingNeverConfirmed,
+}
+
+/// A fake ESP RainMaker cloud (REST API and claiming service) on `127.0.0.1`, with one account
+/// (feature `test-cloud`). Attach simulated devices so that it sees them come online.
+#[cfg(feature = "test-cloud")]
+#[derive(uniffi::Object)]
+pub struct FakeRainMakerCloud {
+    cloud: rainmaker_prov::sim::cloud::FakeCloud,
+}
+
+#[cfg(feature = "test-cloud")]
+impl std::fmt::Debug for FakeRainMakerCloud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeRainMakerCloud").field("base_url", &self.cloud.base_url()).finish_non_exhaustive()
+    }
+}
+
+/// Starts a [`FakeRainMakerCloud`] whose one account is `user_name` / `password`.
+#[cfg(feature = "test-cloud")]
+#[uniffi::export]
+pub async fn start_fake_cloud(user_name: String, password: String) -> Result<Arc<FakeRainMakerCloud>, ProvError> {
+    use rainmaker_prov::sim::cloud::{FakeCloud, FakeCloudConfig};
+    let cloud = crate::runtime::spawn(async move { FakeCloud::start(FakeCloudConfig::new(user_name, password)).await })
+        .await?
+        .map_err(|e| ProvError::Internal { detail: format!("cannot start the fake cloud: {e}") })?;
+    Ok(Arc::new(FakeRainMakerCloud { cloud }))
+}
+
+#[cfg(feature = "test-cloud")]
+#[uniffi::export]
+impl FakeRainMakerCloud {
+    /// The REST base (`http://127.0.0.1:<port>/v1/`).
+    pub fn base_url(&self) -> String {
+        self.cloud.base_url()
+    }
+
+    /// The claiming service base.
+    pub fn claim_url(&self) -> String {
+        self.cloud.claim_url()
+    }
+
+    /// The account's user id.
+    pub fn user_id(&self) -> String {
+        self.cloud.user_id()
+    }
+
+    /// Lets the cloud see `device` (its node reports, its claiming key).
+    pub fn attach(&self, device: Arc<SimulatedDevice>) {
+        self.cloud.attach(device.device.clone());
+    }
+
+    /// Turns a failure mode on or off.
+    pub fn set_fault(&self, fault: FakeCloudFault, enabled: bool) {
+        use rainmaker_prov::sim::cloud::MappingBehaviour;
+        self.cloud.update_faults(|f| match fault {
+            FakeCloudFault::WrongPassword => f.wrong_password = enabled,
+            FakeCloudFault::OtpRequired => f.otp_required = enabled,
+            FakeCloudFault::ExpiredAccessTokens => f.expired_access_tokens = enabled,
+            FakeCloudFault::RejectChallenges => f.reject_challenges = enabled,
+            FakeCloudFault::RefuseClaimInitiate => f.refuse_claim_initiate = enabled,
+            FakeCloudFault::OversizedClaimVerify => f.oversized_claim_verify = enabled,
+            FakeCloudFault::MappingTimedOut
+            | FakeCloudFault::MappingDiscarded
+            | FakeCloudFault::MappingNeverConfirmed => {
+                f.mapping = match (fault, enabled) {
+                    (_, false) => MappingBehaviour::Normal,
+                    (FakeCloudFault::MappingTimedOut, true) => MappingBehaviour::TimedOut,
+                    (FakeCloudFault::MappingDiscarded, true) => MappingBehaviour::Discarded,
+                    _ => MappingBehaviour::NeverConfirmed,
+                };
+            }
+        });
+    }
+
+    /// The next `count` requests to `path` (e.g. `/v1/user/nodes/mapping`) answer HTTP `status`.
+    pub fn fail_next(&self, path: String, count: u32, status: u16) {
+        self.cloud.fail_next(&path, count, status);
+    }
+
+    /// The node ids on the account.
+    pub fn mapped_node_ids(&self) -> Vec<String> {
+        self.cloud.mapped_nodes().into_iter().map(|(_, node)| node).collect()
+    }
+
+    /// Requests received on `path` so far.
+    pub fn request_count(&self, path: String) -> u64 {
+        self.cloud.request_count(&path) as u64
+    }
+}

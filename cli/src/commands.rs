@@ -1,4 +1,5 @@
-//! The subcommands: provision, scan, sim, demo.
+//! The subcommands: provision, scan, sim, demo (login, logout and the RainMaker provisioning are in
+//! `rainmaker.rs`).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
@@ -6,14 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use rainmaker_prov::endpoints::{qr, wifi};
 use rainmaker_prov::error::Error;
 use rainmaker_prov::events::{CancelToken, ProgressEvent, ProgressListener};
 use rainmaker_prov::provision::{self, Joined, NetworkCredentials, ProvisionRequest};
 use rainmaker_prov::security::{Sec2Patch, Secret, SecurityLevel};
-use rainmaker_prov::session::{SecurityChoice, SessionOptions};
-use rainmaker_prov::sim::device::{SimConfig, SimDevice, SimFlavor, SimSecurity};
+use rainmaker_prov::session::{SecurityChoice, SessionInfo, SessionOptions};
+use rainmaker_prov::sim::cloud::{FakeCloud, FakeCloudConfig};
+use rainmaker_prov::sim::device::{SimConfig, SimDevice, SimFlavor, SimNodeKey, SimRainMaker, SimSecurity};
 use rainmaker_prov::sim::http_server::HttpDeviceServer;
 use rainmaker_prov::transport::console::{ConsoleConfig, ConsoleTransport};
 use rainmaker_prov::transport::http::{HttpConfig, HttpTransport};
@@ -68,18 +70,69 @@ pub struct SimArgs {
     /// Simulate network_provisioning (Wi-Fi + Thread) instead of wifi_provisioning.
     #[arg(long)]
     thread: bool,
-    /// Keep provisioning running after the device reports Connected (no auto-stop).
-    #[arg(long)]
+    /// Stop the provisioning service 1 s after the device reports Connected, like firmware that
+    /// ends provisioning once it joined (by default the simulated device keeps serving, so it can
+    /// be provisioned again).
+    #[arg(long, conflicts_with = "no_auto_stop")]
+    auto_stop: bool,
+    /// Keep serving after a successful provisioning (the default; kept for older scripts).
+    #[arg(long, hide = true)]
     no_auto_stop: bool,
     /// Seed of the device's randomness (deterministic sessions).
     #[arg(long)]
     seed: Option<u64>,
+    /// Security 2 device whose salt starts with 0x00 and whose verifier was made over the first
+    /// 15 salt bytes (a RainMaker firmware bug, docs/protocol.md 4.3.2 hazard 2).
+    #[arg(long)]
+    corrupted_salt: bool,
+    /// Give the device an ESP RainMaker personality: the traditional user-node mapping
+    /// (`cloud_user_assoc`) or challenge-response (`ch_resp`).
+    #[arg(long, value_enum, help_heading = "ESP RainMaker")]
+    rainmaker: Option<SimRainMakerArg>,
+    /// The RainMaker node id the device reports (a claiming device gets one from the cloud).
+    #[arg(long, default_value = "SimNode0000000001", help_heading = "ESP RainMaker")]
+    node_id: String,
+    /// The node is unclaimed and needs assisted claiming (`rmaker_claim`) first.
+    #[arg(long, requires = "rainmaker", help_heading = "ESP RainMaker")]
+    claim: bool,
+    /// Type of the node key (RSA-2048 key generation takes a while in debug builds).
+    #[arg(long, value_enum, default_value = "ec", requires = "rainmaker", help_heading = "ESP RainMaker")]
+    node_key: NodeKeyArg,
+    /// Also run a fake RainMaker cloud on loopback that knows this device; prints its API URL,
+    /// claiming URL and test account.
+    #[arg(long, requires = "rainmaker", help_heading = "ESP RainMaker")]
+    fake_cloud: bool,
+}
+
+/// The user-node association a simulated RainMaker device offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimRainMakerArg {
+    /// Traditional user-node mapping (`cloud_user_assoc`).
+    UserAssoc,
+    /// Challenge-response (`ch_resp`).
+    ChResp,
+}
+
+/// The node key type of a simulated RainMaker device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NodeKeyArg {
+    /// ECDSA P-256.
+    Ec,
+    /// RSA-2048 (RSASSA-PSS signatures).
+    Rsa,
 }
 
 /// Runs a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> u8 {
     match cli.command {
-        Command::Provision { device, ssid, passphrase, thread_dataset, custom_data } => {
+        Command::Login { email, cloud_url, code } => crate::rainmaker::login_cmd(email, cloud_url, code).await,
+        Command::Logout => crate::rainmaker::logout_cmd(),
+        Command::Provision { device, ssid, passphrase, thread_dataset, custom_data, rainmaker }
+            if rainmaker.wanted() =>
+        {
+            crate::rainmaker::provision_cmd(device, ssid, passphrase, thread_dataset, custom_data, rainmaker).await
+        }
+        Command::Provision { device, ssid, passphrase, thread_dataset, custom_data, rainmaker: _ } => {
             let json = device.json;
             match provision_cmd(device, ssid, passphrase, thread_dataset, custom_data).await {
                 Ok(()) => 0,
@@ -113,7 +166,7 @@ fn level_of(sec: SecArg) -> Option<SecurityLevel> {
     }
 }
 
-fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
+pub(crate) fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
     let mut options = SessionOptions {
         security: level_of(args.sec).map_or(SecurityChoice::Auto, SecurityChoice::Fixed),
         min_security: SecurityLevel::try_from(args.min_sec)
@@ -140,7 +193,7 @@ fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
     Ok(options)
 }
 
-async fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
+pub(crate) async fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
     #[cfg(feature = "ble")]
     if args.transport == TransportArg::Ble {
         return ble_transport(args).await;
@@ -215,9 +268,11 @@ async fn ble_transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
 
 /// Progress on stderr (never mixed with the JSON on stdout), plus the security level the session
 /// chose, so that a security 2 device on the serial console gets a clear error.
-struct Progress {
+pub(crate) struct Progress {
     /// Print nothing.
     quiet: bool,
+    /// Tag every line with its step (the RainMaker flow).
+    tagged: bool,
     /// The chosen level's number, `NONE` before the choice.
     level: AtomicU8,
 }
@@ -226,12 +281,17 @@ impl Progress {
     const NONE: u8 = u8::MAX;
 
     fn new(quiet: bool) -> Arc<Self> {
-        Arc::new(Self { quiet, level: AtomicU8::new(Self::NONE) })
+        Arc::new(Self { quiet, tagged: false, level: AtomicU8::new(Self::NONE) })
+    }
+
+    /// Progress whose lines name the RainMaker step they belong to.
+    pub(crate) fn tagged() -> Arc<Self> {
+        Arc::new(Self { quiet: false, tagged: true, level: AtomicU8::new(Self::NONE) })
     }
 
     /// Explains an error of a session over the serial console that chose security 2: its
     /// handshake cannot be carried (docs/protocol.md §5.3), whatever the step reported.
-    fn explain(&self, args: &DeviceArgs, err: Error) -> Error {
+    pub(crate) fn explain(&self, args: &DeviceArgs, err: Error) -> Error {
         match err {
             err @ Error::PayloadTooLarge { .. }
                 if args.transport == TransportArg::Console && self.level.load(Ordering::Relaxed) == 2 =>
@@ -253,12 +313,12 @@ impl ProgressListener for Progress {
             self.level.store(level.number(), Ordering::Relaxed);
         }
         if !self.quiet {
-            StderrProgress.on_progress(event);
+            StderrProgress { tagged: self.tagged }.on_progress(event);
         }
     }
 }
 
-fn cancel_on_ctrl_c() -> CancelToken {
+pub(crate) fn cancel_on_ctrl_c() -> CancelToken {
     let token = CancelToken::new();
     let t = token.clone();
     tokio::spawn(async move {
@@ -269,7 +329,7 @@ fn cancel_on_ctrl_c() -> CancelToken {
     token
 }
 
-fn parse_custom(items: &[String]) -> Result<Vec<(String, Vec<u8>)>, Error> {
+pub(crate) fn parse_custom(items: &[String]) -> Result<Vec<(String, Vec<u8>)>, Error> {
     items
         .iter()
         .map(|item| {
@@ -281,7 +341,7 @@ fn parse_custom(items: &[String]) -> Result<Vec<(String, Vec<u8>)>, Error> {
         .collect()
 }
 
-async fn pick_network(
+pub(crate) async fn pick_network(
     args: &DeviceArgs,
     options: &SessionOptions,
     cancel: &CancelToken,
@@ -343,7 +403,28 @@ async fn provision_flow(
 ) -> Result<(), Error> {
     let options = session_options(args)?;
     let cancel = cancel_on_ctrl_c();
-    let network = match (thread_dataset, ssid) {
+    let network = network_credentials(args, ssid, passphrase, thread_dataset, &options, &cancel, &progress).await?;
+    let mut request = ProvisionRequest::new(network);
+    request.session = options;
+    request.custom_data = parse_custom(&custom)?;
+    request.overall_timeout = Some(Duration::from_secs(args.timeout));
+    let outcome = provision::provision(transport(args).await?, request, Some(progress), &cancel).await?;
+    print_outcome(&outcome, args.json);
+    Ok(())
+}
+
+/// The network to provision: the Thread dataset, the SSID given, or one picked from a scan on a
+/// terminal.
+pub(crate) async fn network_credentials(
+    args: &DeviceArgs,
+    ssid: Option<String>,
+    passphrase: Option<Secret>,
+    thread_dataset: Option<String>,
+    options: &SessionOptions,
+    cancel: &CancelToken,
+    progress: &Arc<Progress>,
+) -> Result<NetworkCredentials, Error> {
+    Ok(match (thread_dataset, ssid) {
         (Some(hex_dataset), _) => NetworkCredentials::Thread {
             dataset: Secret::new(
                 hex::decode(hex_dataset.trim())
@@ -354,67 +435,77 @@ async fn provision_flow(
             NetworkCredentials::Wifi { ssid: ssid.into_bytes(), passphrase: passphrase.unwrap_or_default() }
         }
         (None, None) => {
-            let (ssid, passphrase) = pick_network(args, &options, &cancel, Arc::clone(&progress)).await?;
+            let (ssid, passphrase) = pick_network(args, options, cancel, Arc::clone(progress)).await?;
             NetworkCredentials::Wifi { ssid, passphrase }
         }
-    };
-    let mut request = ProvisionRequest::new(network);
-    request.session = options;
-    request.custom_data = parse_custom(&custom)?;
-    request.overall_timeout = Some(Duration::from_secs(args.timeout));
-    let outcome = provision::provision(transport(args).await?, request, Some(progress), &cancel).await?;
-    print_outcome(&outcome, args.json);
-    Ok(())
+    })
 }
 
-fn print_outcome(outcome: &provision::ProvisionOutcome, json: bool) {
-    let custom: serde_json::Map<String, serde_json::Value> = outcome
-        .custom_responses
+pub(crate) fn print_outcome(outcome: &provision::ProvisionOutcome, json: bool) {
+    if json {
+        let mut v = serde_json::json!({ "ok": true });
+        add_outcome_fields(&mut v, &outcome.session, Some(&outcome.joined), &outcome.custom_responses);
+        println!("{v}");
+    } else {
+        println!("{}", joined_line(&outcome.joined));
+    }
+}
+
+/// Adds the session's security, the joined network and the custom answers to a JSON outcome.
+pub(crate) fn add_outcome_fields(
+    v: &mut serde_json::Value,
+    session: &SessionInfo,
+    joined: Option<&Joined>,
+    custom_responses: &[(String, Vec<u8>)],
+) {
+    use serde_json::{Value, json};
+    let custom: serde_json::Map<String, Value> = custom_responses
         .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(String::from_utf8_lossy(v).into_owned())))
+        .map(|(k, v)| (k.clone(), Value::String(String::from_utf8_lossy(v).into_owned())))
         .collect();
-    match &outcome.joined {
-        Joined::Wifi(info) => {
-            if json {
-                let v = serde_json::json!({
-                    "ok": true,
-                    "security": outcome.session.security.number(),
-                    "sec_patch_ver": outcome.session.sec_patch_ver,
-                    "network": "wifi",
-                    "ssid": output::display_ssid(&info.ssid),
-                    "ip4_addr": info.ip4_addr,
-                    "channel": info.channel,
-                    "bssid": hex::encode(&info.bssid),
-                    "auth_mode": format!("{:?}", info.auth_mode),
-                    "custom_responses": custom,
-                });
-                println!("{v}");
-            } else {
-                println!(
-                    "Provisioned: the device joined `{}` (IP {}, channel {}).",
-                    output::terminal_safe(&output::display_ssid(&info.ssid)),
-                    output::terminal_safe(&info.ip4_addr),
-                    info.channel
-                );
-            }
-        }
-        Joined::Thread(status) => {
-            if json {
-                let v = serde_json::json!({
-                    "ok": true,
-                    "security": outcome.session.security.number(),
-                    "network": "thread",
-                    "status": format!("{status:?}"),
-                    "custom_responses": custom,
-                });
-                println!("{v}");
-            } else {
-                println!(
-                    "Provisioned: the device attached to the Thread network ({}).",
-                    output::terminal_safe(&format!("{status:?}"))
-                );
-            }
-        }
+    let fields = match joined {
+        Some(Joined::Wifi(info)) => json!({
+            "security": session.security.number(),
+            "sec_patch_ver": session.sec_patch_ver,
+            "network": "wifi",
+            "ssid": output::display_ssid(&info.ssid),
+            "ip4_addr": info.ip4_addr,
+            "channel": info.channel,
+            "bssid": hex::encode(&info.bssid),
+            "auth_mode": format!("{:?}", info.auth_mode),
+            "custom_responses": custom,
+        }),
+        Some(Joined::Thread(status)) => json!({
+            "security": session.security.number(),
+            "network": "thread",
+            "status": format!("{status:?}"),
+            "custom_responses": custom,
+        }),
+        None => json!({
+            "security": session.security.number(),
+            "sec_patch_ver": session.sec_patch_ver,
+            "network": Value::Null,
+            "custom_responses": custom,
+        }),
+    };
+    if let (Some(target), Value::Object(fields)) = (v.as_object_mut(), fields) {
+        target.extend(fields);
+    }
+}
+
+/// The text line for a joined network.
+pub(crate) fn joined_line(joined: &Joined) -> String {
+    match joined {
+        Joined::Wifi(info) => format!(
+            "Provisioned: the device joined `{}` (IP {}, channel {}).",
+            output::terminal_safe(&output::display_ssid(&info.ssid)),
+            output::terminal_safe(&info.ip4_addr),
+            info.channel
+        ),
+        Joined::Thread(status) => format!(
+            "Provisioned: the device attached to the Thread network ({}).",
+            output::terminal_safe(&format!("{status:?}"))
+        ),
     }
 }
 
@@ -443,16 +534,25 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
     let security = match args.sec {
         SecArg::S0 => SimSecurity::Sec0,
         SecArg::S1 => SimSecurity::Sec1 { pop: args.pop.clone() },
-        SecArg::S2 | SecArg::Auto => SimSecurity::Sec2 {
-            username: args.username.clone(),
-            password: (args.password.clone().or_else(|| args.pop.clone()).unwrap_or_else(|| Secret::from("abcd1234"))),
-            patch: match args.sec_patch_ver {
+        SecArg::S2 | SecArg::Auto => {
+            let username = args.username.clone();
+            let password =
+                args.password.clone().or_else(|| args.pop.clone()).unwrap_or_else(|| Secret::from("abcd1234"));
+            let patch = match args.sec_patch_ver {
                 0 => Sec2Patch::Patch0,
                 1 => Sec2Patch::Patch1,
                 n => return Err(Error::InvalidInput(format!("--sec-patch-ver must be 0 or 1, not {n}"))),
-            },
-        },
+            };
+            if args.corrupted_salt {
+                SimSecurity::Sec2CorruptedSalt { username, password, patch }
+            } else {
+                SimSecurity::Sec2 { username, password, patch }
+            }
+        }
     };
+    if args.corrupted_salt && !matches!(security, SimSecurity::Sec2CorruptedSalt { .. }) {
+        return Err(Error::InvalidInput("--corrupted-salt needs a security 2 device (--sec 2)".into()));
+    }
     let mut config = SimConfig::new(security);
     if args.ssid.len() > 32 {
         return Err(Error::InvalidInput("--ssid is longer than 32 bytes".into()));
@@ -469,8 +569,23 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
     if args.thread {
         config.flavor = SimFlavor::NetworkProvisioning;
     }
-    if args.no_auto_stop {
-        config.auto_stop = None;
+    config.auto_stop = if args.auto_stop { Some(Duration::from_secs(1)) } else { None };
+    if let Some(kind) = args.rainmaker {
+        let ch_resp = kind == SimRainMakerArg::ChResp;
+        let personality = if args.claim {
+            SimRainMaker::claiming(ch_resp)
+        } else if args.node_id.trim().is_empty() {
+            return Err(Error::InvalidInput("--node-id must not be empty".into()));
+        } else if ch_resp {
+            SimRainMaker::ch_resp(args.node_id.trim())
+        } else {
+            SimRainMaker::user_assoc(args.node_id.trim())
+        };
+        let key = match args.node_key {
+            NodeKeyArg::Ec => SimNodeKey::P256,
+            NodeKeyArg::Rsa => SimNodeKey::Rsa2048,
+        };
+        config.rainmaker = Some(personality.with_node_key(key, None));
     }
     Ok(config)
 }
@@ -486,31 +601,62 @@ async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
         ));
     }
     let device = SimDevice::new(config);
+    let cloud = if args.fake_cloud {
+        let cloud = FakeCloud::start(FakeCloudConfig::default())
+            .await
+            .map_err(|e| Error::InvalidInput(format!("cannot start the fake cloud: {e}")))?;
+        cloud.attach(device.clone());
+        Some(cloud)
+    } else {
+        None
+    };
     if args.transport == TransportArg::Console {
-        return sim_console(device, level).await;
+        return sim_console(device, level, cloud.as_ref()).await;
     }
-    let server = HttpDeviceServer::bind(args.listen, device)
+    let server = HttpDeviceServer::bind(args.listen, device.clone())
         .map_err(|e| Error::InvalidInput(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = server.local_addr();
     println!("rainmaker-prov sim: listening on {addr} (security {level})");
-    let _ = std::io::stdout().flush();
+    print_sim_rainmaker(&device, cloud.as_ref());
     let handle = server.spawn();
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
     Ok(())
 }
 
+/// Prints the simulated device's RainMaker personality and the fake cloud's URLs and test
+/// account (a fake password, printed on purpose so that `login` can be tried against it).
+fn print_sim_rainmaker(device: &SimDevice, cloud: Option<&FakeCloud>) {
+    if let Some(rm) = &device.config().rainmaker {
+        let association = if rm.ch_resp { "ch_resp" } else { "cloud_user_assoc" };
+        let node = device.rainmaker_node_id().filter(|n| !n.is_empty());
+        match (rm.claim, node) {
+            (true, _) => println!("rainmaker-prov sim: RainMaker node (unclaimed: needs --claim), {association}"),
+            (false, Some(node)) => println!("rainmaker-prov sim: RainMaker node {node}, {association}"),
+            (false, None) => println!("rainmaker-prov sim: RainMaker node, {association}"),
+        }
+    }
+    if let Some(cloud) = cloud {
+        println!("fake cloud: API URL {}", cloud.base_url());
+        println!("fake cloud: claim URL {}", cloud.claim_url());
+        println!("fake cloud: account {}", cloud.user_name());
+        let password = FakeCloudConfig::default().password;
+        println!("fake cloud: password {}", String::from_utf8_lossy(password.expose()));
+    }
+    let _ = std::io::stdout().flush();
+}
+
 /// Serves the simulated device's console on a new pseudo-terminal until interrupted.
 #[cfg(unix)]
-async fn sim_console(device: Arc<SimDevice>, level: u8) -> Result<(), Error> {
+async fn sim_console(device: Arc<SimDevice>, level: u8, cloud: Option<&FakeCloud>) -> Result<(), Error> {
     use rainmaker_prov::sim::console_server::ConsoleDeviceServer;
 
-    let handle = ConsoleDeviceServer::new(device)
+    let handle = ConsoleDeviceServer::new(device.clone())
         .spawn_pty()
         .map_err(|e| Error::InvalidInput(format!("cannot create a pseudo-terminal: {e}")))?;
     let path = handle.pty_path().map(|p| p.display().to_string()).unwrap_or_default();
     println!("rainmaker-prov sim: listening on {path} (security {level})");
-    let _ = std::io::stdout().flush();
+    print_sim_rainmaker(&device, cloud);
     if level == 2 {
         eprintln!("note: security 2 cannot be used over the serial console; clients will fail its handshake");
     }
@@ -521,7 +667,7 @@ async fn sim_console(device: Arc<SimDevice>, level: u8) -> Result<(), Error> {
 
 /// Pseudo-terminals exist on Unix only.
 #[cfg(not(unix))]
-async fn sim_console(_device: Arc<SimDevice>, _level: u8) -> Result<(), Error> {
+async fn sim_console(_device: Arc<SimDevice>, _level: u8, _cloud: Option<&FakeCloud>) -> Result<(), Error> {
     Err(Error::InvalidInput("--transport console needs a Unix system (pseudo-terminal)".into()))
 }
 
@@ -551,8 +697,14 @@ async fn demo_cmd(sec: SecArg, json: bool) -> Result<(), Error> {
     }
     let cancel = cancel_on_ctrl_c();
     eprintln!("Step 1: scan through the device");
-    let scanned =
-        provision::scan_wifi(transport.clone(), options.clone(), Some(Arc::new(StderrProgress)), None, &cancel).await;
+    let scanned = provision::scan_wifi(
+        transport.clone(),
+        options.clone(),
+        Some(Arc::new(StderrProgress::default())),
+        None,
+        &cancel,
+    )
+    .await;
     for n in scanned? {
         eprintln!("      {}", output::network_line(&n));
     }
@@ -564,7 +716,7 @@ async fn demo_cmd(sec: SecArg, json: bool) -> Result<(), Error> {
     request.session = options;
     request.custom_data = vec![("custom-data".into(), b"hello from rainmaker-prov".to_vec())];
     request.overall_timeout = Some(Duration::from_secs(60));
-    let outcome = provision::provision(transport, request, Some(Arc::new(StderrProgress)), &cancel).await;
+    let outcome = provision::provision(transport, request, Some(Arc::new(StderrProgress::default())), &cancel).await;
     handle.shutdown().await;
     let outcome = outcome?;
     print_outcome(&outcome, json);

@@ -1,9 +1,11 @@
 //! `rainmaker-prov`: provision ESP-IDF / ESP RainMaker devices from a terminal, or simulate one.
 //!
-//! Exit codes are a stable interface for scripts: 0 success, 2 usage or invalid input, 3 wrong
-//! PoP / SRP credentials (or a device that fails to prove them), 4 Wi-Fi authentication failed,
-//! 5 network not found, 6 timeout, 7 device unreachable or disconnected, 8 protocol error,
-//! 9 security below the accepted minimum, 130 cancelled.
+//! Exit codes are a stable interface for scripts: 0 success, 1 the RainMaker credentials file
+//! cannot be written or removed, 2 usage or invalid input, 3 wrong PoP / SRP credentials (or a
+//! device that fails to prove them), 4 Wi-Fi authentication failed, 5 network not found,
+//! 6 timeout, 7 device unreachable or disconnected, 8 protocol error, 9 security below the accepted
+//! minimum, 10 not logged in to RainMaker or login refused, 11 RainMaker association failed,
+//! 12 RainMaker claiming failed, 13 RainMaker cloud unreachable or cloud error, 130 cancelled.
 //!
 //! The serial console (`--transport console`) carries only security 0 and 1: a device that uses
 //! security 2 (detected with `--sec auto`, or forced with `--sec 2`) fails with exit code 2 and
@@ -11,18 +13,40 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program talks on stdout/stderr
 
 mod commands;
+mod credentials;
 mod output;
+mod rainmaker;
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rainmaker_prov::security::Secret;
 
+/// The exit codes, shown by `--help`.
+const EXIT_CODES: &str = "\
+Exit codes:
+   0  success
+   1  the RainMaker credentials file cannot be written or removed
+   2  usage error or invalid input
+   3  wrong PoP / SRP credentials (or a device that fails to prove them)
+   4  Wi-Fi authentication failed
+   5  network not found
+   6  timeout
+   7  device unreachable or disconnected
+   8  protocol error
+   9  security below the accepted minimum, or a possible impostor
+  10  not logged in to ESP RainMaker, or the cloud refused the login
+  11  RainMaker association failed (mapping timed out or discarded, challenge rejected,
+      challenge-response disabled, device needs claiming without --claim)
+  12  RainMaker claiming failed
+  13  RainMaker cloud unreachable or cloud error
+ 130  cancelled";
+
 /// Provision ESP-IDF and ESP RainMaker devices, or run a simulated device.
 #[derive(Debug, Parser)]
-#[command(name = "rainmaker-prov", version, about)]
+#[command(name = "rainmaker-prov", version, about, after_help = EXIT_CODES)]
 struct Cli {
-    /// Log protocol steps to stderr (-v info, -vv debug). Secrets are never logged.
+    /// Log protocol steps to stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(subcommand)]
@@ -113,9 +137,72 @@ struct DeviceArgs {
     json: bool,
 }
 
+/// ESP RainMaker options of `provision` (docs/protocol.md 8).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "ESP RainMaker")]
+struct RainMakerArgs {
+    /// Hand this RainMaker user id and --secretkey to the device's `cloud_user_assoc` (no cloud
+    /// call: the mapping is confirmed by whoever holds the account).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["rainmaker", "claim"])]
+    userid: Option<String>,
+    /// The mapping secret key for --userid.
+    #[arg(long, value_name = "KEY", env = "RAINMAKER_PROV_SECRET_KEY", hide_env_values = true)]
+    secretkey: Option<Secret>,
+    /// Add the node to the logged-in RainMaker account (`login` first): challenge-response when
+    /// the device offers it, else the user-node mapping confirmed with the cloud.
+    #[arg(long)]
+    rainmaker: bool,
+    /// Claim the node through the cloud when it asks for it (assisted claiming); implies
+    /// --rainmaker.
+    #[arg(long)]
+    claim: bool,
+    /// Associate only: send no network credentials (the device stays in provisioning mode).
+    #[arg(long, conflicts_with_all = ["ssid", "thread_dataset"])]
+    no_wifi: bool,
+    /// RainMaker API base URL (default: the one stored at login, else the public cloud).
+    /// Plain http:// only for a loopback address.
+    #[arg(long, value_name = "URL")]
+    cloud_url: Option<String>,
+    /// RainMaker assisted-claiming service base URL (default: the public service).
+    #[arg(long, value_name = "URL")]
+    claim_url: Option<String>,
+    /// How long to wait for the cloud to confirm a user-node mapping, in seconds (the node stays
+    /// `pending` after it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    confirm_timeout: u64,
+}
+
+impl RainMakerArgs {
+    /// Whether any option asks for the RainMaker flow.
+    fn wanted(&self) -> bool {
+        self.userid.is_some() || self.rainmaker || self.claim || self.no_wifi
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Provision a device onto a Wi-Fi (or Thread) network.
+    /// Log in to the ESP RainMaker cloud and store the tokens for `provision --rainmaker`.
+    ///
+    /// The password is prompted on a terminal (hidden) or read from RAINMAKER_PROV_CLOUD_PASSWORD;
+    /// it is never an argument. Tokens are stored in $XDG_CONFIG_HOME/rainmaker-prov/credentials.json
+    /// (else ~/.config/rainmaker-prov/), readable by the user only.
+    #[command(after_help = EXIT_CODES)]
+    Login {
+        /// The account's e-mail address (user name).
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// RainMaker API base URL (default: the public cloud). Plain http:// only for loopback.
+        #[arg(long, value_name = "URL")]
+        cloud_url: Option<String>,
+        /// The one-time code, when the account asks for one (prompted on a terminal otherwise).
+        #[arg(long, value_name = "CODE", env = "RAINMAKER_PROV_CLOUD_CODE", hide_env_values = true)]
+        code: Option<Secret>,
+    },
+    /// Forget the stored RainMaker login (removes the credentials file).
+    Logout,
+    /// Provision a device onto a Wi-Fi (or Thread) network, optionally adding it to an ESP
+    /// RainMaker account.
+    #[command(after_help = EXIT_CODES)]
     Provision {
         #[command(flatten)]
         device: DeviceArgs,
@@ -131,6 +218,8 @@ enum Command {
         /// Send data to a custom endpoint before the credentials: ENDPOINT=TEXT (repeatable).
         #[arg(long = "custom-data", value_name = "ENDPOINT=TEXT")]
         custom_data: Vec<String>,
+        #[command(flatten)]
+        rainmaker: RainMakerArgs,
     },
     /// Scan for Wi-Fi networks through a device.
     Scan {
@@ -195,6 +284,22 @@ mod tests {
         for secret in ["PopSecret77", "SrpSecret88", "WifiSecret99"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
+        let rm = Cli::try_parse_from([
+            "rainmaker-prov",
+            "provision",
+            "--userid",
+            "user-1",
+            "--secretkey",
+            "MapSecret33",
+            "--ssid",
+            "Home",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let text = format!("{rm:?}");
+        assert!(text.contains("user-1") && !text.contains("MapSecret33"), "{text}");
+        let login = Cli::try_parse_from(["rainmaker-prov", "login", "--email", "a@b.c", "--code", "Otp44"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{login:?}").contains("Otp44"));
         let sim = Cli::try_parse_from(["rainmaker-prov", "sim", "--pop", "SimPop11", "--wifi-password", "SimWifi22"])
             .unwrap_or_else(|e| panic!("{e}"));
         let text = format!("{sim:?}");

@@ -1,8 +1,11 @@
 //! Terminal output of the CLI: progress lines, JSON results, exit codes, the stderr logger.
 
+use rainmaker_prov::endpoints::rainmaker::RMAKER_CLAIM;
 use rainmaker_prov::endpoints::wifi::WifiNetwork;
 use rainmaker_prov::error::Error;
+use rainmaker_prov::error::Step;
 use rainmaker_prov::events::{ProgressEvent, ProgressListener};
+use rainmaker_prov::rainmaker::RainMakerError;
 
 /// The exit code of the documented interface for an error.
 pub fn exit_code(err: &Error) -> u8 {
@@ -43,6 +46,7 @@ pub fn error_kind(err: &Error) -> &'static str {
         Error::ThreadAttachFailed(_) => "thread_attach_failed",
         Error::OutcomeUnknown { .. } => "outcome_unknown",
         Error::DeviceStatus { .. } => "device_status",
+        Error::AlreadyProvisioned { .. } => "already_provisioned",
         Error::Protocol { .. } => "protocol_error",
         Error::Transport { .. } => "transport_error",
         Error::InvalidInput(_) => "invalid_input",
@@ -50,6 +54,90 @@ pub fn error_kind(err: &Error) -> &'static str {
         Error::NotConnected => "not_connected",
         _ => "error",
     }
+}
+
+/// Exit code: not logged in to the RainMaker cloud, or the cloud refused the login.
+pub const EXIT_LOGIN: u8 = 10;
+/// Exit code: the user-node association failed.
+pub const EXIT_ASSOCIATION: u8 = 11;
+/// Exit code: assisted claiming failed.
+pub const EXIT_CLAIM: u8 = 12;
+/// Exit code: the RainMaker cloud could not be reached or answered with an error.
+pub const EXIT_CLOUD: u8 = 13;
+
+/// The step a device error names, when it names one.
+fn step_of(err: &Error) -> Option<&Step> {
+    match err {
+        Error::PayloadTooLarge { step, .. }
+        | Error::Timeout { step }
+        | Error::Unreachable { step, .. }
+        | Error::Disconnected { step, .. }
+        | Error::EndpointNotFound { step, .. }
+        | Error::OutcomeUnknown { step }
+        | Error::DeviceStatus { step, .. }
+        | Error::Protocol { step, .. }
+        | Error::Transport { step, .. } => Some(step),
+        _ => None,
+    }
+}
+
+/// The exit code of the documented interface for a RainMaker run's error (docs/protocol.md 8):
+/// device errors map like [`exit_code`], except during assisted claiming (12).
+pub fn rainmaker_exit_code(err: &RainMakerError) -> u8 {
+    match err {
+        RainMakerError::Device(e) => match step_of(e) {
+            Some(Step::RainMaker(endpoint)) if endpoint == RMAKER_CLAIM => EXIT_CLAIM,
+            _ => exit_code(e),
+        },
+        RainMakerError::LoginRequired | RainMakerError::LoginRejected { .. } => EXIT_LOGIN,
+        RainMakerError::MappingTimedOut { .. }
+        | RainMakerError::MappingDiscarded { .. }
+        | RainMakerError::ChallengeRejected { .. }
+        | RainMakerError::ChallengeResponseDisabled
+        | RainMakerError::NoAssociationEndpoint
+        | RainMakerError::ClaimPending => EXIT_ASSOCIATION,
+        RainMakerError::ClaimRejected { .. } | RainMakerError::ClaimAnswerTooLarge { .. } => EXIT_CLAIM,
+        RainMakerError::CloudUnreachable { .. }
+        | RainMakerError::Http { .. }
+        | RainMakerError::CloudProtocol { .. } => EXIT_CLOUD,
+        RainMakerError::InvalidInput(_) => 2,
+        _ => 8,
+    }
+}
+
+/// The JSON error name of a RainMaker run's error: [`error_kind`] for a device error,
+/// [`RainMakerError::kind`] for the others.
+pub fn rainmaker_error_kind(err: &RainMakerError) -> &'static str {
+    match err.device_error() {
+        Some(e) => error_kind(e),
+        None => err.kind(),
+    }
+}
+
+/// Reports a RainMaker run's error on stderr (and as JSON on stdout with `--json`); returns the
+/// exit code.
+pub fn report_rainmaker_error(err: &RainMakerError, json: bool) -> u8 {
+    let code = rainmaker_exit_code(err);
+    if json {
+        let mut v = serde_json::json!({
+            "ok": false,
+            "exit_code": code,
+            "error": rainmaker_error_kind(err),
+            "message": err.to_string(),
+        });
+        if let Some(operation) = err.operation() {
+            v["operation"] = serde_json::Value::String(operation);
+        }
+        println!("{v}");
+    }
+    eprintln!("error: {}", terminal_safe(&err.to_string()));
+    match err {
+        RainMakerError::LoginRequired => eprintln!("hint: run `rainmaker-prov login --email ...` first"),
+        RainMakerError::LoginRejected { .. } if err.operation().is_some() => {}
+        RainMakerError::ClaimPending => eprintln!("hint: the device must be claimed: add --claim (with --rainmaker)"),
+        _ => {}
+    }
+    code
 }
 
 /// Reports an error on stderr (and as JSON on stdout with `--json`); returns the exit code.
@@ -70,10 +158,42 @@ pub fn report_error(err: &Error, json: bool) -> u8 {
 
 /// Prints progress events on stderr.
 #[derive(Debug, Default)]
-pub struct StderrProgress;
+pub struct StderrProgress {
+    /// Prefix every line with its step (`[connect]`, `[claim]`, `[associate]`, `[wifi]`,
+    /// `[confirm]`, ...), as the RainMaker flow prints them. The RainMaker events are always
+    /// tagged.
+    pub tagged: bool,
+}
+
+/// The step of the RainMaker flow (docs/protocol.md 8 order) an event belongs to.
+fn step_tag(event: &ProgressEvent) -> &'static str {
+    match event {
+        ProgressEvent::Claiming | ProgressEvent::Claimed { .. } => "claim",
+        ProgressEvent::Associating { .. } | ProgressEvent::Associated { .. } | ProgressEvent::NotAssociated => {
+            "associate"
+        }
+        ProgressEvent::ConfirmingAssociation
+        | ProgressEvent::WaitingForCloud
+        | ProgressEvent::AssociationConfirmed { .. } => "confirm",
+        ProgressEvent::Scanning | ProgressEvent::ScanFinished { .. } => "scan",
+        ProgressEvent::SendingCustomData { .. } => "custom",
+        ProgressEvent::SendingCredentials
+        | ProgressEvent::Applying
+        | ProgressEvent::Connecting { .. }
+        | ProgressEvent::Connected
+        | ProgressEvent::ResetAfterFailure => "wifi",
+        _ => "connect",
+    }
+}
+
+/// Whether the event is one of the RainMaker steps (always tagged).
+fn is_rainmaker_event(event: &ProgressEvent) -> bool {
+    matches!(step_tag(event), "claim" | "associate" | "confirm")
+}
 
 impl ProgressListener for StderrProgress {
     fn on_progress(&self, event: ProgressEvent) {
+        let tag = (self.tagged || is_rainmaker_event(&event)).then(|| step_tag(&event));
         let line = match event {
             ProgressEvent::ReadingCapabilities => "reading device capabilities (proto-ver)".to_owned(),
             ProgressEvent::SecurityChosen { level, patch } => {
@@ -95,9 +215,27 @@ impl ProgressListener for StderrProgress {
             ProgressEvent::ResetAfterFailure => {
                 "device reset after the failed attempt; it accepts new credentials".to_owned()
             }
+            ProgressEvent::Claiming => "claiming the node with the RainMaker claiming service".to_owned(),
+            ProgressEvent::Claimed { node_id } => format!("claimed: the device is node {node_id}"),
+            ProgressEvent::Associating { challenge_response: true } => {
+                "adding the node to the account (challenge-response)".to_owned()
+            }
+            ProgressEvent::Associating { challenge_response: false } => {
+                "sending the user-node mapping to the device".to_owned()
+            }
+            ProgressEvent::Associated { node_id } => format!("the device took the association (node {node_id})"),
+            ProgressEvent::NotAssociated => {
+                "the device has no RainMaker association endpoint; provisioning it without one".to_owned()
+            }
+            ProgressEvent::ConfirmingAssociation => "asking the cloud to confirm the mapping".to_owned(),
+            ProgressEvent::WaitingForCloud => "the cloud is not reachable yet; retrying".to_owned(),
+            ProgressEvent::AssociationConfirmed { node_id } => format!("node {node_id} is on the account"),
             other => format!("{other:?}"),
         };
-        eprintln!("  - {}", terminal_safe(&line));
+        match tag {
+            Some(tag) => eprintln!("  - [{tag}] {}", terminal_safe(&line)),
+            None => eprintln!("  - {}", terminal_safe(&line)),
+        }
     }
 }
 
@@ -172,12 +310,13 @@ impl log::Log for StderrLogger {
     fn flush(&self) {}
 }
 
-/// Installs a stderr logger: 0 = warnings, 1 = info, 2+ = debug.
+/// Installs a stderr logger: 0 = warnings, 1 = info, 2 = debug, 3+ = trace.
 pub fn init_logger(verbosity: u8) {
     let level = match verbosity {
         0 => log::LevelFilter::Warn,
         1 => log::LevelFilter::Info,
-        _ => log::LevelFilter::Debug,
+        2 => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
     };
     if log::set_boxed_logger(Box::new(StderrLogger { level })).is_ok() {
         log::set_max_level(level);
@@ -188,6 +327,43 @@ pub fn init_logger(verbosity: u8) {
 mod tests {
     use super::*;
     use rainmaker_prov::endpoints::wifi::WifiAuthMode;
+
+    #[test]
+    fn rainmaker_errors_have_their_exit_codes() {
+        let claim_step = Step::RainMaker(RMAKER_CLAIM.to_owned());
+        let cases: Vec<(RainMakerError, u8, &str)> = vec![
+            (RainMakerError::LoginRequired, 10, "login_required"),
+            (RainMakerError::LoginRejected { status: 401, description: "no".into() }, 10, "login_rejected"),
+            (RainMakerError::MappingTimedOut { node_id: "n".into(), request_id: "r".into() }, 11, "mapping_timed_out"),
+            (RainMakerError::MappingDiscarded { node_id: "n".into(), request_id: "r".into() }, 11, "mapping_discarded"),
+            (RainMakerError::ChallengeRejected { status: 400, description: "x".into() }, 11, "challenge_rejected"),
+            (RainMakerError::ChallengeResponseDisabled, 11, "challenge_response_disabled"),
+            (RainMakerError::ClaimPending, 11, "claim_required"),
+            (
+                RainMakerError::ClaimRejected { operation: "claim/initiate", status: 400, description: "x".into() },
+                12,
+                "claim_rejected",
+            ),
+            (
+                RainMakerError::ClaimAnswerTooLarge { operation: "claim/verify", size: 4000, limit: 3071 },
+                12,
+                "claim_answer_too_large",
+            ),
+            (RainMakerError::Device(Error::Timeout { step: claim_step.clone() }), 12, "timeout"),
+            (RainMakerError::Device(Error::Protocol { step: claim_step, detail: "x".into() }), 12, "protocol_error"),
+            (RainMakerError::CloudUnreachable { operation: "login2", detail: "x".into() }, 13, "cloud_unreachable"),
+            (RainMakerError::Http { operation: "x", status: 500, description: "x".into() }, 13, "cloud_http_error"),
+            (RainMakerError::CloudProtocol { operation: "x", detail: "x".into() }, 13, "cloud_protocol"),
+            (RainMakerError::Device(Error::WrongCredentials), 3, "wrong_credentials"),
+            (RainMakerError::Device(Error::Timeout { step: Step::Handshake }), 6, "timeout"),
+            (RainMakerError::Device(Error::Cancelled), 130, "cancelled"),
+            (RainMakerError::InvalidInput("x".into()), 2, "invalid_input"),
+        ];
+        for (err, code, kind) in cases {
+            assert_eq!(rainmaker_exit_code(&err), code, "{err:?}");
+            assert_eq!(rainmaker_error_kind(&err), kind, "{err:?}");
+        }
+    }
 
     #[test]
     fn device_strings_cannot_drive_the_terminal() {

@@ -184,6 +184,16 @@ pub enum Error {
         /// The status name or code.
         status: String,
     },
+    /// The device refused new credentials because it is already provisioned, or a previous
+    /// attempt was applied and not reset: set-config or apply answered `InternalError`, the status
+    /// firmware gives when credentials were already applied in this provisioning round
+    /// (docs/protocol.md 6.3). `prov-ctrl` reset (after a failure) or reprov (on a provisioned
+    /// device whose firmware keeps provisioning running, 6.6) makes it accept credentials again.
+    #[error("device already provisioned: reset it or use prov-ctrl reprov (it answered InternalError during {step})")]
+    AlreadyProvisioned {
+        /// The step the device refused (sending or applying the credentials).
+        step: Step,
+    },
     /// A message from the device could not be understood.
     #[error("protocol error during {step}: {detail}")]
     Protocol {
@@ -257,10 +267,45 @@ impl Error {
     pub fn from_endpoint(step: Step, err: EndpointError) -> Self {
         match err {
             EndpointError::InvalidArgument(detail) => Error::InvalidInput(detail),
+            // InternalError to set-config / apply: credentials were already applied in this
+            // provisioning round (docs/protocol.md 6.3).
+            EndpointError::DeviceStatus { code, .. }
+                if code == crate::endpoints::DeviceStatus::InternalError as i32
+                    && matches!(step, Step::SendCredentials | Step::ApplyCredentials) =>
+            {
+                Error::AlreadyProvisioned { step }
+            }
             EndpointError::DeviceStatus { code, name } => {
                 Error::DeviceStatus { step, status: format!("{name} ({code})") }
             }
             other => Error::Protocol { step, detail: other.to_string() },
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_status_is_named_once() {
+        let err = Error::from_endpoint(Step::ConnectionStatus, EndpointError::device_status(5));
+        let msg = err.to_string();
+        assert_eq!(msg, "the device reported status InternalError (5) during connection status (prov-config)");
+        assert_eq!(msg.matches("reported status").count(), 1, "{msg}");
+        let msg = Error::from_endpoint(Step::ApplyCredentials, EndpointError::device_status(4)).to_string();
+        assert_eq!(msg.matches("reported status").count(), 1, "{msg}");
+    }
+
+    #[test]
+    fn already_provisioned_says_what_to_do() {
+        for step in [Step::SendCredentials, Step::ApplyCredentials] {
+            let err = Error::from_endpoint(step.clone(), EndpointError::device_status(5));
+            assert!(matches!(&err, Error::AlreadyProvisioned { step: s } if *s == step), "{err:?}");
+        }
+        let msg = Error::AlreadyProvisioned { step: Step::ApplyCredentials }.to_string();
+        assert!(msg.starts_with("device already provisioned: reset it or use prov-ctrl reprov"), "{msg}");
+        assert_eq!(msg.matches("InternalError").count(), 1, "{msg}");
     }
 }

@@ -228,6 +228,7 @@ fn thread_dataset() -> Vec<u8> {
     dataset.extend_from_slice(name.as_bytes());
     dataset.extend_from_slice(&[5, 16]);
     dataset.extend_from_slice(&[0x11; 16]);
+    dataset.extend_from_slice(&[7, 8, 0xfd, 0, 0, 0, 0, 0, 0, 0]);
     dataset
 }
 

@@ -348,13 +348,15 @@ async fn thread_devices_scan_and_attach() {
     assert_eq!(nets.len(), 2);
     let home = &nets[0];
     assert_eq!(home.network_name, "OpenThread-Home");
-    // A minimal dataset: channel, PAN id, extended PAN id, network name, network key.
+    // A minimal dataset: channel, PAN id, extended PAN id, network name, network key, mesh-local
+    // prefix.
     let mut dataset = vec![0, 3, 0, 0, home.channel as u8, 1, 2, (home.pan_id >> 8) as u8, home.pan_id as u8, 2, 8];
     dataset.extend_from_slice(&home.ext_pan_id);
     dataset.extend_from_slice(&[3, home.network_name.len() as u8]);
     dataset.extend_from_slice(home.network_name.as_bytes());
     dataset.extend_from_slice(&[5, 16]);
     dataset.extend_from_slice(&[0x11; 16]);
+    dataset.extend_from_slice(&[7, 8, 0xfd, 0, 0, 0, 0, 0, 0, 0]);
     let status = session.provision_thread(&dataset, fast_poll()).await.unwrap();
     assert!(
         matches!(status, rainmaker_prov::endpoints::thread::ThreadStatus::Attached { pan_id: 0x1234, .. }),
@@ -372,8 +374,14 @@ async fn an_unknown_thread_network_fails_to_attach() {
     let fx = Fixture::start(config, Via::Memory).unwrap();
     let session = DeviceSession::new(fx.transport.clone(), options_for("sec1"));
     session.connect().await.unwrap();
-    let mut dataset = vec![2, 8];
+    // A complete dataset whose extended PAN id no network around has.
+    let mut dataset = vec![0, 3, 0, 0, 15, 1, 2, 0x12, 0x34, 2, 8];
     dataset.extend_from_slice(&[9; 8]);
+    dataset.extend_from_slice(&[3, 7]);
+    dataset.extend_from_slice(b"Nowhere");
+    dataset.extend_from_slice(&[5, 16]);
+    dataset.extend_from_slice(&[0x11; 16]);
+    dataset.extend_from_slice(&[7, 8, 0xfd, 0, 0, 0, 0, 0, 0, 0]);
     let err = session.provision_thread(&dataset, fast_poll()).await.unwrap_err();
     assert!(matches!(err, Error::ThreadAttachFailed(_)), "{err:?}");
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use rainmaker_prov::events::{CancelToken, ProgressEvent, ProgressListener};
 use rainmaker_prov::provision::{Joined, NetworkCredentials};
 use rainmaker_prov::rainmaker::{
-    self, AssociationMode, AssociationPlan, AssociationState, CloudConfig, ConfirmOptions, LoginOutcome, RainMakerCloud,
-    RainMakerError, RainMakerOutcome, RainMakerRequest, ReqwestBackend,
+    self, AssociationMode, AssociationPlan, AssociationState, CloudConfig, ConfirmOptions, LoginOutcome,
+    RainMakerCloud, RainMakerError, RainMakerOutcome, RainMakerRequest, ReqwestBackend,
 };
 use rainmaker_prov::security::{Sec2Patch, Secret};
 use rainmaker_prov::session::{DeviceSession, PollOptions, SessionOptions};
@@ -86,11 +86,8 @@ async fn fake_cloud(faults: CloudFaults) -> FakeCloud {
 }
 
 fn client_for(fake: &FakeCloud) -> RainMakerCloud {
-    let config = CloudConfig {
-        base_url: fake.base_url(),
-        claim_url: fake.claim_url(),
-        request_timeout: Duration::from_secs(5),
-    };
+    let config =
+        CloudConfig { base_url: fake.base_url(), claim_url: fake.claim_url(), request_timeout: Duration::from_secs(5) };
     RainMakerCloud::new(config, Arc::new(ReqwestBackend::new(Duration::from_secs(5)).unwrap())).unwrap()
 }
 
@@ -176,7 +173,11 @@ async fn challenge_response_with_ec_and_rsa_node_keys() {
     let cloud = logged_in(&fake).await;
     let cases = [
         (Via::Memory, sec1(), SimRainMaker::ch_resp(NODE_ID)),
-        (Via::Http, sec2(), SimRainMaker::ch_resp("RsaNode0000000000000001").with_node_key(SimNodeKey::Rsa2048, Some(rsa_key()))),
+        (
+            Via::Http,
+            sec2(),
+            SimRainMaker::ch_resp("RsaNode0000000000000001").with_node_key(SimNodeKey::Rsa2048, Some(rsa_key())),
+        ),
     ];
     for (via, security, personality) in cases {
         let node_id = personality.node_id.clone();
@@ -335,7 +336,9 @@ async fn legacy_firmware_and_devices_without_rainmaker() {
 #[tokio::test]
 async fn cloud_failure_modes_end_in_typed_outcomes() {
     // Discarded and timed out: typed errors carrying the node and request ids.
-    for (behaviour, kind) in [(MappingBehaviour::Discarded, "mapping_discarded"), (MappingBehaviour::TimedOut, "mapping_timed_out")] {
+    for (behaviour, kind) in
+        [(MappingBehaviour::Discarded, "mapping_discarded"), (MappingBehaviour::TimedOut, "mapping_timed_out")]
+    {
         let fake = fake_cloud(CloudFaults { mapping: behaviour, ..CloudFaults::default() }).await;
         let cloud = logged_in(&fake).await;
         let fx = Fixture::start(device(sec1(), Some(SimRainMaker::user_assoc(NODE_ID))), Via::Memory).unwrap();
@@ -362,9 +365,14 @@ async fn cloud_failure_modes_end_in_typed_outcomes() {
     assert_eq!(pending.node_id, NODE_ID);
     // Confirming later, once the cloud behaves, works with the kept mapping.
     fake.set_faults(CloudFaults::default());
-    let state = rainmaker::flow::confirm_mapping(&cloud, &pending, ConfirmOptions::default(), &rainmaker_prov::events::NoProgress)
-        .await
-        .unwrap();
+    let state = rainmaker::flow::confirm_mapping(
+        &cloud,
+        &pending,
+        ConfirmOptions::default(),
+        &rainmaker_prov::events::NoProgress,
+    )
+    .await
+    .unwrap();
     assert_eq!(state, AssociationState::Confirmed);
 
     // Wrong signature: the cloud rejects the challenge response.
@@ -395,7 +403,10 @@ async fn cloud_failure_modes_end_in_typed_outcomes() {
     let cloud = logged_in(&fake).await;
     let fx = Fixture::start(device(sec1(), Some(SimRainMaker::ch_resp(NODE_ID))), Via::Memory).unwrap();
     fake.attach(fx.device.clone());
-    assert_eq!(run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await.0.unwrap().association, AssociationState::Confirmed);
+    assert_eq!(
+        run(&fx, request(AssociationPlan::Cloud(cloud.clone()))).await.0.unwrap().association,
+        AssociationState::Confirmed
+    );
     let impatient = RainMakerCloud::new(
         CloudConfig { request_timeout: Duration::from_millis(100), ..cloud.config().clone() },
         Arc::new(ReqwestBackend::new(Duration::from_secs(5)).unwrap()),
@@ -419,7 +430,9 @@ async fn confirmation_waits_for_the_cloud_and_reports_pending() {
         claim_url: "http://127.0.0.1:9/".into(),
         request_timeout: Duration::from_secs(1),
     };
-    let offline = RainMakerCloud::new(unreachable_config, Arc::new(ReqwestBackend::new(Duration::from_secs(1)).unwrap())).unwrap();
+    let offline =
+        RainMakerCloud::new(unreachable_config, Arc::new(ReqwestBackend::new(Duration::from_secs(1)).unwrap()))
+            .unwrap();
     offline.set_tokens(tokens);
     let fx = Fixture::start(device(sec2(), Some(SimRainMaker::user_assoc(NODE_ID))), Via::Http).unwrap();
     let mut req = request(AssociationPlan::Cloud(offline));
@@ -432,9 +445,14 @@ async fn confirmation_waits_for_the_cloud_and_reports_pending() {
     // Later, on the home network, the kept mapping is confirmed.
     fake.attach(fx.device.clone());
     let pending = outcome.pending.unwrap();
-    let state = rainmaker::flow::confirm_mapping(&cloud, &pending, ConfirmOptions::default(), &rainmaker_prov::events::NoProgress)
-        .await
-        .unwrap();
+    let state = rainmaker::flow::confirm_mapping(
+        &cloud,
+        &pending,
+        ConfirmOptions::default(),
+        &rainmaker_prov::events::NoProgress,
+    )
+    .await
+    .unwrap();
     assert_eq!(state, AssociationState::Confirmed);
 }
 
@@ -454,7 +472,9 @@ async fn login_otp_refresh_and_rejection() {
     // OTP: the code step.
     let fake = fake_cloud(CloudFaults { otp_required: true, ..CloudFaults::default() }).await;
     let cloud = client_for(&fake);
-    let LoginOutcome::CodeRequired { session } = cloud.login("tester@example.com", &Secret::from(PASSWORD)).await.unwrap() else {
+    let LoginOutcome::CodeRequired { session } =
+        cloud.login("tester@example.com", &Secret::from(PASSWORD)).await.unwrap()
+    else {
         panic!("expected the OTP step")
     };
     assert!(matches!(
@@ -540,7 +560,8 @@ async fn no_secret_in_trace_logs_errors_or_debug() {
         let plan = AssociationPlan::UserMapping { user_id: "u".into(), secret_key: Secret::from(SECRET_KEY) };
         texts.push(format!("{:?}", run(&fx, request(plan)).await.0));
     }
-    let err = client_for(&fake).login("tester@example.com", &Secret::from(PASSWORD.to_owned() + "x")).await.unwrap_err();
+    let err =
+        client_for(&fake).login("tester@example.com", &Secret::from(PASSWORD.to_owned() + "x")).await.unwrap_err();
     texts.push(format!("{err:?} {err}"));
     let tokens = cloud.tokens().unwrap();
     texts.push(format!("{cloud:?} {tokens:?}"));

@@ -30,6 +30,134 @@ pub const EXT_ID_LEN: usize = 8;
 pub const MAX_DATASET_LEN: usize = 254;
 
 // ---------------------------------------------------------------------------------------------
+// Active Operational Dataset checks
+// ---------------------------------------------------------------------------------------------
+
+/// MeshCoP TLV type of the channel (page byte + 16-bit channel, 3 bytes).
+pub const TLV_CHANNEL: u8 = 0;
+/// MeshCoP TLV type of the PAN id (2 bytes).
+pub const TLV_PAN_ID: u8 = 1;
+/// MeshCoP TLV type of the extended PAN id (8 bytes).
+pub const TLV_EXT_PAN_ID: u8 = 2;
+/// MeshCoP TLV type of the network name (1..=16 bytes).
+pub const TLV_NETWORK_NAME: u8 = 3;
+/// MeshCoP TLV type of the network key (16 bytes).
+pub const TLV_NETWORK_KEY: u8 = 5;
+/// MeshCoP TLV type of the mesh-local prefix (8 bytes).
+pub const TLV_MESH_LOCAL_PREFIX: u8 = 7;
+
+/// Longest Thread network name, in bytes.
+pub const MAX_DATASET_NETWORK_NAME: usize = 16;
+
+/// The TLVs a dataset must carry, with the length each must have (`(min, max)`, in bytes).
+const REQUIRED_TLVS: [(u8, &str, usize, usize); 6] = [
+    (TLV_CHANNEL, "channel", 3, 3),
+    (TLV_PAN_ID, "PAN id", 2, 2),
+    (TLV_EXT_PAN_ID, "extended PAN id", EXT_ID_LEN, EXT_ID_LEN),
+    (TLV_NETWORK_NAME, "network name", 1, MAX_DATASET_NETWORK_NAME),
+    (TLV_NETWORK_KEY, "network key", 16, 16),
+    (TLV_MESH_LOCAL_PREFIX, "mesh-local prefix", 8, 8),
+];
+
+/// Why an Active Operational Dataset is refused before it is sent.
+///
+/// The device accepts any bytes at set-config and fails only at apply (InternalError,
+/// docs/protocol.md 12.1), so the client checks the TLV chain itself. Messages name the TLV and the
+/// lengths involved, never a value: the dataset holds the network key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatasetError {
+    /// No bytes at all.
+    #[error("the Thread dataset is empty")]
+    Empty,
+    /// Longer than the device accepts ([`MAX_DATASET_LEN`]).
+    #[error("the Thread dataset is {len} bytes, at most {MAX_DATASET_LEN} are allowed")]
+    TooLong {
+        /// The dataset's length.
+        len: usize,
+    },
+    /// A TLV runs past the end of the dataset.
+    #[error("the Thread dataset is truncated: the TLV of type {tlv_type} at byte {offset} runs past the end")]
+    Truncated {
+        /// Type of the truncated TLV.
+        tlv_type: u8,
+        /// Where the TLV starts.
+        offset: usize,
+    },
+    /// The same TLV type occurs twice.
+    #[error("the Thread dataset carries the TLV of type {tlv_type} twice")]
+    Duplicate {
+        /// The repeated TLV type.
+        tlv_type: u8,
+    },
+    /// A mandatory TLV is missing.
+    #[error("the Thread dataset has no {name} TLV (type {tlv_type})")]
+    Missing {
+        /// The TLV's name.
+        name: &'static str,
+        /// The TLV's type.
+        tlv_type: u8,
+    },
+    /// A mandatory TLV has the wrong length.
+    #[error("the {name} TLV (type {tlv_type}) of the Thread dataset is {len} bytes, expected {expected}")]
+    BadLength {
+        /// The TLV's name.
+        name: &'static str,
+        /// The TLV's type.
+        tlv_type: u8,
+        /// Its length.
+        len: usize,
+        /// The accepted length(s).
+        expected: String,
+    },
+}
+
+/// Checks a Thread Active Operational Dataset before it is sent (docs/protocol.md 3.10, 6.3, 12.1):
+/// 1..=254 bytes, a well-formed chain of type-length-value entries with no truncated entry and no
+/// repeated type, and the TLVs needed to attach present with their fixed lengths: channel (3
+/// bytes: page + 16-bit channel), PAN id (2), extended PAN id (8), network name (1..=16), network
+/// key (16) and mesh-local prefix (8). Other TLVs are passed through unchecked.
+pub fn validate_dataset(dataset: &[u8]) -> Result<(), DatasetError> {
+    if dataset.is_empty() {
+        return Err(DatasetError::Empty);
+    }
+    if dataset.len() > MAX_DATASET_LEN {
+        return Err(DatasetError::TooLong { len: dataset.len() });
+    }
+    // Length of each TLV type seen (at most 256 types).
+    let mut seen: [Option<usize>; 256] = [None; 256];
+    let mut offset = 0;
+    while offset < dataset.len() {
+        let tlv_type = dataset[offset];
+        let Some(&len) = dataset.get(offset + 1) else {
+            return Err(DatasetError::Truncated { tlv_type, offset });
+        };
+        let len = usize::from(len);
+        let end = offset + 2 + len;
+        if end > dataset.len() {
+            return Err(DatasetError::Truncated { tlv_type, offset });
+        }
+        let slot = &mut seen[usize::from(tlv_type)];
+        if slot.is_some() {
+            return Err(DatasetError::Duplicate { tlv_type });
+        }
+        *slot = Some(len);
+        offset = end;
+    }
+    for (tlv_type, name, min, max) in REQUIRED_TLVS {
+        match seen[usize::from(tlv_type)] {
+            None => return Err(DatasetError::Missing { name, tlv_type }),
+            Some(len) if len < min || len > max => {
+                let expected = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+                return Err(DatasetError::BadLength { name, tlv_type, len, expected });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Typed values
 // ---------------------------------------------------------------------------------------------
 
@@ -807,6 +935,78 @@ mod tests {
         let cmd = decode_config_request(&set_config_request(&h(DATASET)).unwrap()).unwrap();
         let dbg = format!("{cmd:?}");
         assert!(dbg.contains("redacted") && !dbg.contains("00112233"), "{dbg}");
+    }
+
+    fn tlvs(entries: &[(u8, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (t, v) in entries {
+            out.push(*t);
+            out.push(v.len() as u8);
+            out.extend_from_slice(v);
+        }
+        out
+    }
+
+    const KEY: [u8; 16] = [0xc4; 16];
+
+    fn minimal() -> Vec<(u8, &'static [u8])> {
+        vec![
+            (TLV_CHANNEL, &[0, 0, 15]),
+            (TLV_PAN_ID, &[0x12, 0x34]),
+            (TLV_EXT_PAN_ID, &[0xde, 0xad, 0x00, 0xbe, 0xef, 0x00, 0xca, 0xfe]),
+            (TLV_NETWORK_NAME, b"OpenThread-Home"),
+            (TLV_NETWORK_KEY, &KEY),
+            (TLV_MESH_LOCAL_PREFIX, &[0xfd, 0xde, 0xad, 0x00, 0xbe, 0xef, 0, 0]),
+        ]
+    }
+
+    #[test]
+    fn datasets_are_validated_before_sending() {
+        assert_eq!(validate_dataset(&h(DATASET)), Ok(()));
+        assert_eq!(validate_dataset(&tlvs(&minimal())), Ok(()));
+        assert_eq!(validate_dataset(&[]), Err(DatasetError::Empty));
+        assert_eq!(validate_dataset(&[0u8; 255]), Err(DatasetError::TooLong { len: 255 }));
+        // Truncated: a value cut short, a lone type byte, a length past the end.
+        let full = h(DATASET);
+        assert!(matches!(validate_dataset(&full[..full.len() - 1]), Err(DatasetError::Truncated { .. })));
+        let mut lone = tlvs(&minimal());
+        lone.push(0x0e);
+        assert_eq!(validate_dataset(&lone), Err(DatasetError::Truncated { tlv_type: 0x0e, offset: lone.len() - 1 }));
+        assert_eq!(validate_dataset(&[5, 200, 1, 2]), Err(DatasetError::Truncated { tlv_type: 5, offset: 0 }));
+        // Every mandatory TLV is required.
+        for (i, (t, _)) in minimal().iter().enumerate() {
+            let mut entries = minimal();
+            entries.remove(i);
+            let err = validate_dataset(&tlvs(&entries)).unwrap_err();
+            assert!(matches!(err, DatasetError::Missing { tlv_type, .. } if tlv_type == *t), "{err:?}");
+        }
+        // Fixed lengths (esp_prov's one-byte PAN id and channel are refused, docs/protocol.md 12.1).
+        let bad: [(u8, &[u8]); 6] = [
+            (TLV_CHANNEL, &[15]),
+            (TLV_PAN_ID, &[0x34]),
+            (TLV_EXT_PAN_ID, &[1; 7]),
+            (TLV_NETWORK_NAME, b""),
+            (TLV_NETWORK_NAME, b"seventeen-bytes!!"),
+            (TLV_NETWORK_KEY, &[0xc4; 15]),
+        ];
+        for (t, v) in bad {
+            let entries: Vec<_> =
+                minimal().into_iter().map(|(tt, vv)| if tt == t { (tt, v) } else { (tt, vv) }).collect();
+            let err = validate_dataset(&tlvs(&entries)).unwrap_err();
+            assert!(matches!(err, DatasetError::BadLength { tlv_type, .. } if tlv_type == t), "{err:?}");
+        }
+        let mut twice = minimal();
+        twice.push((TLV_PAN_ID, &[0xbe, 0xef]));
+        assert_eq!(validate_dataset(&tlvs(&twice)), Err(DatasetError::Duplicate { tlv_type: TLV_PAN_ID }));
+        // Unknown and optional TLVs pass through.
+        let mut extra = minimal();
+        extra.push((0x4a, &[1, 2, 3]));
+        assert_eq!(validate_dataset(&tlvs(&extra)), Ok(()));
+        // No message carries a value of the dataset (the network key above all).
+        let mut short_key = minimal();
+        short_key[4] = (TLV_NETWORK_KEY, &KEY[..15]);
+        let msg = validate_dataset(&tlvs(&short_key)).unwrap_err().to_string();
+        assert!(msg.contains("network key") && !msg.to_lowercase().contains("c4c4"), "{msg}");
     }
 
     #[test]

@@ -21,7 +21,11 @@ fn step() -> Step {
     Step::RainMaker(codec::RMAKER_CLAIM.to_owned())
 }
 
-async fn claim_exchange(session: &DeviceSession, which: ClaimStep, request: &[u8]) -> RainMakerResult<codec::ClaimFragment> {
+async fn claim_exchange(
+    session: &DeviceSession,
+    which: ClaimStep,
+    request: &[u8],
+) -> RainMakerResult<codec::ClaimFragment> {
     let answer = session.exchange(step(), codec::RMAKER_CLAIM, request).await?;
     codec::parse_claim_response(which, &answer).map_err(|e| Error::from_endpoint(step(), e).into())
 }
@@ -89,7 +93,11 @@ async fn run_after_start(
 
 fn refuse_oversized(operation: &'static str, answer: &[u8]) -> RainMakerResult<()> {
     if answer.len() > MAX_CLOUD_CLAIM_ANSWER {
-        return Err(RainMakerError::ClaimAnswerTooLarge { operation, size: answer.len(), limit: MAX_CLOUD_CLAIM_ANSWER });
+        return Err(RainMakerError::ClaimAnswerTooLarge {
+            operation,
+            size: answer.len(),
+            limit: MAX_CLOUD_CLAIM_ANSWER,
+        });
     }
     if answer.is_empty() {
         return Err(RainMakerError::CloudProtocol { operation, detail: "empty answer".into() });
@@ -99,10 +107,8 @@ fn refuse_oversized(operation: &'static str, answer: &[u8]) -> RainMakerResult<(
 
 /// The `node_id` of the claim/initiate answer (what the device will call itself).
 fn node_id_of(answer: &[u8]) -> RainMakerResult<String> {
-    let v: serde_json::Value = serde_json::from_slice(answer).map_err(|e| RainMakerError::CloudProtocol {
-        operation: "claim/initiate",
-        detail: format!("not JSON: {e}"),
-    })?;
+    let v: serde_json::Value = serde_json::from_slice(answer)
+        .map_err(|e| RainMakerError::CloudProtocol { operation: "claim/initiate", detail: format!("not JSON: {e}") })?;
     match v.get("node_id").and_then(serde_json::Value::as_str) {
         // The device keeps at most 63 characters.
         Some(id) if !id.is_empty() && id.len() <= 63 && id.chars().all(|c| c.is_ascii_graphic()) => Ok(id.to_owned()),

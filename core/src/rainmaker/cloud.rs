@@ -218,7 +218,9 @@ pub(crate) fn describe_body(body: &[u8]) -> String {
 fn string_field(operation: &'static str, v: &Value, key: &str) -> RainMakerResult<String> {
     match v.get(key).and_then(Value::as_str) {
         Some(s) if !s.is_empty() && s.len() <= 4096 => Ok(s.to_owned()),
-        _ => Err(RainMakerError::CloudProtocol { operation, detail: format!("no usable `{key}` string in the answer") }),
+        _ => {
+            Err(RainMakerError::CloudProtocol { operation, detail: format!("no usable `{key}` string in the answer") })
+        }
     }
 }
 
@@ -275,7 +277,11 @@ impl RainMakerCloud {
     }
 
     /// A client that uses an access token only (no refresh): e.g. one the app obtained itself.
-    pub fn with_access_token(config: CloudConfig, backend: Arc<dyn HttpBackend>, access_token: Secret) -> RainMakerResult<Self> {
+    pub fn with_access_token(
+        config: CloudConfig,
+        backend: Arc<dyn HttpBackend>,
+        access_token: Secret,
+    ) -> RainMakerResult<Self> {
         let cloud = Self::new(config, backend)?;
         cloud.set_tokens(CloudTokens { access_token, id_token: Secret::from(""), refresh_token: Secret::from("") });
         Ok(cloud)
@@ -524,7 +530,12 @@ impl RainMakerCloud {
     /// `POST user/nodes/mapping/verify` with the device's signature (lowercase hex). A 4xx answer
     /// other than 401/403 (wrong signature, unknown or expired request) is
     /// [`RainMakerError::ChallengeRejected`].
-    pub async fn verify_mapping_challenge(&self, request_id: &str, node_id: &str, signature: &[u8]) -> RainMakerResult<()> {
+    pub async fn verify_mapping_challenge(
+        &self,
+        request_id: &str,
+        node_id: &str,
+        signature: &[u8],
+    ) -> RainMakerResult<()> {
         const OP: &str = "user/nodes/mapping/verify";
         let hex: String = signature.iter().map(|b| format!("{b:02x}")).collect();
         let body = json!({ "request_id": request_id, "node_id": node_id, "challenge_response": hex }).to_string();

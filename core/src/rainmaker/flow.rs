@@ -53,7 +53,11 @@ impl Default for ConfirmOptions {
     /// (the CLI's fixed interval): a node that reports within a few seconds is seen quickly,
     /// and a slow one costs at most 15 status requests.
     fn default() -> Self {
-        Self { deadline: Duration::from_secs(60), first_interval: Duration::from_secs(1), max_interval: Duration::from_secs(5) }
+        Self {
+            deadline: Duration::from_secs(60),
+            first_interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(5),
+        }
     }
 }
 
@@ -244,17 +248,20 @@ async fn device_part(
             let key = std::str::from_utf8(secret_key.expose())
                 .map_err(|_| RainMakerError::InvalidInput("the secret key is not valid UTF-8".into()))?;
             match session.set_user_mapping(user_id, key).await {
-                Ok(node_id) => {
-                    Some((Association::Pending(PendingMapping::new(node_id, user_id.clone(), key)), AssociationState::SentToDevice))
-                }
+                Ok(node_id) => Some((
+                    Association::Pending(PendingMapping::new(node_id, user_id.clone(), key)),
+                    AssociationState::SentToDevice,
+                )),
                 Err(RainMakerError::NoAssociationEndpoint) => None,
                 Err(e) => return Err(e),
             }
         }
         AssociationPlan::Cloud(cloud) => {
-            let ch_resp = version.app_cap(crate::endpoints::proto_ver::APP_RMAKER_EXTRA, crate::endpoints::proto_ver::CAP_CH_RESP);
+            let ch_resp = version
+                .app_cap(crate::endpoints::proto_ver::APP_RMAKER_EXTRA, crate::endpoints::proto_ver::CAP_CH_RESP);
             listener.on_progress(ProgressEvent::Associating { challenge_response: ch_resp });
-            match super::associate_inner(session, cloud, &mut rand::rng(), outcome.claimed).await {
+            let secret_key = super::new_secret_key(&mut rand::rng());
+            match super::associate_inner(session, cloud, secret_key, outcome.claimed).await {
                 Ok(a @ Association::Mapped { .. }) => Some((a, AssociationState::Confirmed)),
                 Ok(a @ Association::Pending(_)) => Some((a, AssociationState::Pending { request_id: None })),
                 Err(RainMakerError::NoAssociationEndpoint) => None,
@@ -279,7 +286,9 @@ async fn device_part(
         None if !matches!(request.association, AssociationPlan::None) => {
             // The probe was encrypted but never decrypted by the device (HTTP 404): the cipher
             // streams no longer agree, so the session is set up again before the credentials.
-            log::info!("rainmaker: the device has no RainMaker association endpoint; provisioning it without association");
+            log::info!(
+                "rainmaker: the device has no RainMaker association endpoint; provisioning it without association"
+            );
             listener.on_progress(ProgressEvent::NotAssociated);
             session.disconnect().await;
             info = session.connect().await?;
@@ -357,10 +366,16 @@ pub async fn confirm_mapping(
                         return Ok(AssociationState::Confirmed);
                     }
                     MappingStatus::TimedOut => {
-                        return Err(RainMakerError::MappingTimedOut { node_id: pending.node_id.clone(), request_id: id });
+                        return Err(RainMakerError::MappingTimedOut {
+                            node_id: pending.node_id.clone(),
+                            request_id: id,
+                        });
                     }
                     MappingStatus::Discarded => {
-                        return Err(RainMakerError::MappingDiscarded { node_id: pending.node_id.clone(), request_id: id });
+                        return Err(RainMakerError::MappingDiscarded {
+                            node_id: pending.node_id.clone(),
+                            request_id: id,
+                        });
                     }
                     MappingStatus::Requested | MappingStatus::Other(_) => {}
                 }

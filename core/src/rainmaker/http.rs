@@ -129,6 +129,15 @@ pub enum HttpError {
     },
 }
 
+/// A foreign implementation that failed in a way its interface does not declare (an unexpected
+/// exception in Kotlin or Swift) counts as an unreachable server.
+#[cfg(feature = "uniffi")]
+impl From<uniffi::UnexpectedUniFFICallbackError> for HttpError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        HttpError::Unreachable { detail: format!("the app's HTTP client failed: {}", e.reason) }
+    }
+}
+
 /// Sends HTTP requests for the RainMaker cloud client. Implementations follow redirects or not as
 /// they like, must validate TLS certificates for `https://` URLs, and should bound the body
 /// they read by [`MAX_RESPONSE_BODY`].
@@ -213,7 +222,9 @@ impl HttpBackend for ReqwestBackend {
         let headers = resp
             .headers()
             .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| HttpHeader { name: k.as_str().to_owned(), value: v.to_owned() }))
+            .filter_map(|(k, v)| {
+                v.to_str().ok().map(|v| HttpHeader { name: k.as_str().to_owned(), value: v.to_owned() })
+            })
             .collect();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(map)? {

@@ -1,13 +1,13 @@
 //! ESP RainMaker, phone side (docs/protocol.md 8): the device exchanges on an established
 //! [`DeviceSession`], the cloud client ([`RainMakerCloud`], over an injected [`HttpBackend`]),
-//! assisted claiming ([`claim`]), the [`associate`] step that picks challenge-response or the
+//! assisted claiming ([`claim()`]), the [`associate`] step that picks challenge-response or the
 //! traditional mapping the way the RainMaker apps do, and the one-call
 //! [`provision_rainmaker`] flow.
 //!
 //! Run [`associate`] after the security handshake and before the network credentials
 //! (docs/protocol.md 6.1 step 4, 12 item 14): the device stops provisioning shortly after it reports
 //! "Connected". With challenge-response the node is on the account when [`associate`] returns;
-//! with the traditional mapping the cloud side ([`PendingMapping::confirm`]) can only succeed once
+//! with the traditional mapping the cloud side ([`flow::confirm_mapping`]) can only succeed once
 //! the device is online, i.e. after Wi-Fi provisioning.
 //!
 //! Secrets (the access token, the mapping secret key) never appear in logs, errors or `Debug`.
@@ -28,9 +28,9 @@ pub use cloud::{
 pub use flow::{
     AssociationPlan, AssociationState, ConfirmOptions, RainMakerOutcome, RainMakerRequest, provision_rainmaker,
 };
-pub use http::{HttpBackend, HttpError, HttpHeader, HttpMethod, HttpRequest, HttpResponse};
 #[cfg(feature = "rainmaker-http")]
 pub use http::ReqwestBackend;
+pub use http::{HttpBackend, HttpError, HttpHeader, HttpMethod, HttpRequest, HttpResponse};
 
 use crate::endpoints::rainmaker::{self as codec, ChallengeResponse};
 use crate::endpoints::{EndpointError, proto_ver};
@@ -288,6 +288,7 @@ pub fn new_secret_key(rng: &mut impl CryptoRng) -> Zeroizing<String> {
 
 /// Which association the device used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AssociationMode {
     /// `ch_resp` (synchronous, docs/protocol.md 8.4).
     ChallengeResponse,
@@ -367,7 +368,9 @@ impl Association {
 /// gives [`RainMakerError::ClaimPending`]; one with neither endpoint
 /// [`RainMakerError::NoAssociationEndpoint`].
 pub async fn associate(session: &DeviceSession, cloud: &RainMakerCloud) -> RainMakerResult<Association> {
-    associate_with_rng(session, cloud, &mut rand::rng()).await
+    // Drawn before the first await: the thread-local generator must not live in the future.
+    let secret_key = new_secret_key(&mut rand::rng());
+    associate_inner(session, cloud, secret_key, false).await
 }
 
 /// [`associate`] with the randomness for the secret key injected.
@@ -376,15 +379,17 @@ pub async fn associate_with_rng(
     cloud: &RainMakerCloud,
     rng: &mut impl CryptoRng,
 ) -> RainMakerResult<Association> {
-    associate_inner(session, cloud, rng, false).await
+    let secret_key = new_secret_key(rng);
+    associate_inner(session, cloud, secret_key, false).await
 }
 
-/// [`associate_with_rng`]; `just_claimed`: the session's capabilities still list `claim` because
-/// they were read before this run claimed the node.
+/// [`associate`] with the secret key of a traditional mapping given; `just_claimed`: the
+/// session's capabilities still list `claim` because they were read before this run claimed the
+/// node.
 pub(crate) async fn associate_inner(
     session: &DeviceSession,
     cloud: &RainMakerCloud,
-    rng: &mut impl CryptoRng,
+    secret_key: Zeroizing<String>,
     just_claimed: bool,
 ) -> RainMakerResult<Association> {
     let info = session.info().await.ok_or(Error::NotConnected)?;
@@ -402,7 +407,6 @@ pub(crate) async fn associate_inner(
     }
     let user_id = cloud.user_id()?;
     log::info!("rainmaker: associating with cloud_user_assoc");
-    let secret_key = new_secret_key(rng);
     let node_id = session.set_user_mapping(&user_id, &secret_key).await?;
     Ok(Association::Pending(PendingMapping { node_id, user_id, secret_key }))
 }

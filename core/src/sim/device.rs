@@ -4,8 +4,16 @@
 //! `prov-scan`, `prov-config`, `prov-ctrl` and custom echo endpoints with the behaviour of
 //! ESP-IDF's provisioning manager: a scan list capped at `scan_max_entries`, a join that takes
 //! `join_delay` (and/or a number of "Connecting" polls), wrong passphrase -> AuthError, unknown
-//! SSID -> NetworkNotFound, optional attempts_remaining, reset/reprov, and auto-stop after
-//! reporting Connected.
+//! SSID -> NetworkNotFound, optional attempts_remaining, reset/reprov.
+//!
+//! Provisioning state (docs/protocol.md 6.3, 6.5, 6.6): credentials applied once stay applied for
+//! the provisioning round. A second apply (after a failure without `prov-ctrl` reset, or on a
+//! provisioned firmware-like device) answers `InternalError`, as the firmware does; set-config
+//! itself is accepted (the firmware only stores what it receives there). By default the device
+//! keeps serving after a successful provisioning and takes new credentials like a device a
+//! developer resets between tests; [`SimConfig::auto_stop`] opts in to firmware behaviour
+//! (refuse new credentials, then stop provisioning shortly after reporting Connected). Every
+//! provisioning outcome is logged at info level (never a passphrase or a dataset).
 //!
 //! With a [`SimRainMaker`] personality it also serves ESP RainMaker's user-node association:
 //! `cloud_user_assoc` (recording the user id and secret key it receives), or, with challenge-response
@@ -216,7 +224,12 @@ pub struct SimConfig {
     pub echo_endpoints: Vec<String>,
     /// Latency added to every exchange by the transport servers.
     pub exchange_latency: Duration,
-    /// Provisioning stops this long after Connected was reported (`None`: never).
+    /// Firmware-like end of provisioning (docs/protocol.md 6.5): `Some(d)` stops provisioning
+    /// `d` after Connected (or Attached) was reported, and until then refuses new credentials as
+    /// an already provisioned device does (apply answers `InternalError`, and `prov-ctrl` reprov
+    /// is refused as on firmware with auto-stop, 6.6). `None` (the default): the device keeps
+    /// serving and, once provisioned, accepts new credentials (scan and provision again), like a
+    /// device reset between tests.
     pub auto_stop: Option<Duration>,
     /// Seed for the device's randomness (`None`: from the OS).
     pub seed: Option<u64>,
@@ -239,7 +252,7 @@ impl SimConfig {
             connection_attempts: 0,
             echo_endpoints: vec!["custom-data".to_owned()],
             exchange_latency: Duration::ZERO,
-            auto_stop: Some(Duration::from_secs(1)),
+            auto_stop: None,
             seed: None,
             rainmaker: None,
         }
@@ -402,6 +415,8 @@ struct State {
     scan_results: Option<Vec<wifi::WifiNetwork>>,
     thread_scan_results: Option<Vec<thread::ThreadNetwork>>,
     connected_reported_at: Option<Instant>,
+    /// Whether the end of provisioning (auto-stop) was logged.
+    stop_logged: bool,
     rng: SimRng,
     sessions_opened: u64,
     requests: u64,
@@ -557,6 +572,7 @@ impl SimDevice {
                 scan_results: None,
                 thread_scan_results: None,
                 connected_reported_at: None,
+                stop_logged: false,
                 rng,
                 sessions_opened: 0,
                 requests: 0,
@@ -737,11 +753,21 @@ impl SimDevice {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn is_stopped(&self, st: &State) -> bool {
-        match (self.config.auto_stop, st.connected_reported_at) {
+    fn is_stopped(&self, st: &mut State) -> bool {
+        let stopped = match (self.config.auto_stop, st.connected_reported_at) {
             (Some(after), Some(at)) => at.elapsed() >= after,
             _ => false,
+        };
+        if stopped && !st.stop_logged {
+            st.stop_logged = true;
+            log::info!("sim: provisioning stopped (auto-stop after the device reported its connection)");
         }
+        stopped
+    }
+
+    /// Whether the device keeps serving and takes new credentials once provisioned (no auto-stop).
+    fn keeps_serving(&self) -> bool {
+        self.config.auto_stop.is_none()
     }
 
     fn handle_locked(&self, st: &mut State, endpoint: &str, request: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
@@ -878,10 +904,18 @@ impl SimDevice {
                     return wifi::WifiStatus::Connecting { attempts_remaining };
                 }
                 match self.resolve_join(ssid, passphrase) {
-                    Ok(info) => WifiState::Connected(info),
+                    Ok(info) => {
+                        log::info!(
+                            "sim: provisioning succeeded: joined Wi-Fi network \"{}\" (channel {})",
+                            String::from_utf8_lossy(&info.ssid).escape_debug(),
+                            info.channel
+                        );
+                        WifiState::Connected(info)
+                    }
                     Err(reason) => {
                         *failed_attempts += 1;
                         if *failed_attempts < self.config.connection_attempts {
+                            log::info!("sim: Wi-Fi join attempt {} failed ({reason:?}), retrying", *failed_attempts);
                             // Retry: another join_delay before the next verdict.
                             *since = Instant::now();
                             *polls = 0;
@@ -889,6 +923,7 @@ impl SimDevice {
                                 attempts_remaining: Some(self.config.connection_attempts - *failed_attempts),
                             };
                         }
+                        log::info!("sim: provisioning failed: Wi-Fi join failed ({reason:?})");
                         WifiState::Failed(reason)
                     }
                 }
@@ -918,13 +953,23 @@ impl SimDevice {
             }
             wifi::ConfigCommand::SetConfig { ssid, passphrase, bssid, .. } => {
                 let valid = ssid.len() <= 32 && passphrase.len() <= 63 && (bssid.is_empty() || bssid.len() == 6);
-                let status = match (&st.wifi, valid) {
-                    (_, false) => endpoints::DeviceStatus::InvalidArgument,
-                    (WifiState::Started | WifiState::Received { .. }, true) => {
+                let status = if !valid {
+                    endpoints::DeviceStatus::InvalidArgument
+                } else {
+                    let fresh = match &st.wifi {
+                        WifiState::Started | WifiState::Received { .. } => true,
+                        WifiState::Connected(_) if self.keeps_serving() => {
+                            log::info!("sim: already provisioned; taking new Wi-Fi credentials (no auto-stop)");
+                            st.connected_reported_at = None;
+                            true
+                        }
+                        // Stored but never applied: apply refuses (docs/protocol.md 6.3).
+                        _ => false,
+                    };
+                    if fresh {
                         st.wifi = WifiState::Received { ssid, passphrase: Secret::new(passphrase.to_vec()) };
-                        endpoints::DeviceStatus::Success
                     }
-                    _ => endpoints::DeviceStatus::InternalError,
+                    endpoints::DeviceStatus::Success
                 };
                 wifi::encode_set_config_response(status)
             }
@@ -941,6 +986,14 @@ impl SimDevice {
                         endpoints::DeviceStatus::Success
                     }
                     other => {
+                        log::info!(
+                            "sim: Wi-Fi apply refused (InternalError): {}",
+                            if matches!(other, WifiState::Started) {
+                                "no credentials received"
+                            } else {
+                                "credentials already applied in this provisioning round (reset or reprov first)"
+                            }
+                        );
                         st.wifi = other;
                         endpoints::DeviceStatus::InternalError
                     }
@@ -962,10 +1015,22 @@ impl SimDevice {
                 thread::encode_get_status_response(&status)
             }
             thread::ConfigCommand::SetConfig { dataset } => {
-                let status = if dataset.len() > 254 {
+                let status = if dataset.len() > thread::MAX_DATASET_LEN {
                     endpoints::DeviceStatus::InvalidArgument
                 } else {
-                    st.thread = ThreadState::Received { dataset: Secret::new(dataset.to_vec()) };
+                    let fresh = match &st.thread {
+                        ThreadState::Started | ThreadState::Received { .. } => true,
+                        ThreadState::Attached(_) if self.keeps_serving() => {
+                            log::info!("sim: already provisioned; taking a new Thread dataset (no auto-stop)");
+                            st.connected_reported_at = None;
+                            true
+                        }
+                        // Stored but never applied: apply refuses (docs/protocol.md 6.3).
+                        _ => false,
+                    };
+                    if fresh {
+                        st.thread = ThreadState::Received { dataset: Secret::new(dataset.to_vec()) };
+                    }
                     endpoints::DeviceStatus::Success
                 };
                 thread::encode_set_config_response(status)
@@ -978,6 +1043,12 @@ impl SimDevice {
                     }
                     other => {
                         // An unparseable dataset is accepted by set-config; apply fails (docs/protocol.md 12.1).
+                        let why = match &other {
+                            ThreadState::Started => "no dataset received",
+                            ThreadState::Received { .. } => "the dataset cannot be parsed",
+                            _ => "dataset already received in this provisioning round (reset or reprov first)",
+                        };
+                        log::info!("sim: Thread apply refused (InternalError): {why}");
                         st.thread = other;
                         endpoints::DeviceStatus::InternalError
                     }
@@ -1000,13 +1071,24 @@ impl SimDevice {
                 let ext_pan = parse_dataset_tlvs(dataset.expose())
                     .and_then(|tlvs| tlvs.into_iter().find(|(t, _)| *t == TLV_EXT_PAN_ID).map(|(_, v)| v));
                 match ext_pan.and_then(|e| self.config.thread_networks.iter().find(|n| n.network.ext_pan_id == e)) {
-                    Some(net) => ThreadState::Attached(thread::ThreadStatus::Attached {
-                        pan_id: net.network.pan_id,
-                        ext_pan_id: net.network.ext_pan_id.clone(),
-                        channel: net.network.channel,
-                        name: net.network.network_name.clone(),
-                    }),
-                    None => ThreadState::Failed(thread::ThreadFailReason::NetworkNotFound),
+                    Some(net) => {
+                        log::info!(
+                            "sim: provisioning succeeded: attached to Thread network \"{}\" (PAN id {:#06x}, channel {})",
+                            net.network.network_name.escape_debug(),
+                            net.network.pan_id,
+                            net.network.channel
+                        );
+                        ThreadState::Attached(thread::ThreadStatus::Attached {
+                            pan_id: net.network.pan_id,
+                            ext_pan_id: net.network.ext_pan_id.clone(),
+                            channel: net.network.channel,
+                            name: net.network.network_name.clone(),
+                        })
+                    }
+                    None => {
+                        log::info!("sim: provisioning failed: Thread attach failed (NetworkNotFound)");
+                        ThreadState::Failed(thread::ThreadFailReason::NetworkNotFound)
+                    }
                 }
             }
         };
@@ -1024,12 +1106,14 @@ impl SimDevice {
             let cmd = thread::decode_ctrl_request(plain).map_err(|e| fail(&e))?;
             let ok = match cmd {
                 thread::CtrlCommand::Reset => matches!(st.thread, ThreadState::Failed(_) | ThreadState::Started),
-                thread::CtrlCommand::Reprov => true,
+                // Only when the firmware keeps provisioning running (docs/protocol.md 6.6).
+                thread::CtrlCommand::Reprov => self.keeps_serving(),
             };
             if ok {
                 st.thread = ThreadState::Started;
                 st.connected_reported_at = None;
             }
+            log::info!("sim: prov-ctrl Thread {cmd:?} {}", if ok { "done" } else { "refused (InternalError)" });
             let status = if ok { endpoints::DeviceStatus::Success } else { endpoints::DeviceStatus::InternalError };
             return Ok(thread::encode_ctrl_response(cmd, status));
         }
@@ -1038,12 +1122,14 @@ impl SimDevice {
             // Reset is only valid after a failed attempt (network_provisioning >= 1.2.1 also
             // answers Success when already reset).
             wifi::CtrlCommand::Reset => matches!(st.wifi, WifiState::Failed(_) | WifiState::Started),
-            wifi::CtrlCommand::Reprov => true,
+            // Only when the firmware keeps provisioning running (docs/protocol.md 6.6).
+            wifi::CtrlCommand::Reprov => self.keeps_serving(),
         };
         if ok {
             st.wifi = WifiState::Started;
             st.connected_reported_at = None;
         }
+        log::info!("sim: prov-ctrl Wi-Fi {cmd:?} {}", if ok { "done" } else { "refused (InternalError)" });
         let status = if ok { endpoints::DeviceStatus::Success } else { endpoints::DeviceStatus::InternalError };
         Ok(wifi::encode_ctrl_response(cmd, status))
     }
@@ -1106,7 +1192,7 @@ impl DeviceLink for SimDevice {
     fn handle(&self, session_id: u32, endpoint: &str, request: &[u8]) -> Result<Vec<u8>, DeviceFailure> {
         let mut st = self.lock();
         st.requests += 1;
-        if self.is_stopped(&st) {
+        if self.is_stopped(&mut st) {
             return Err(DeviceFailure::Failed("provisioning has stopped".into()));
         }
         if st.session_id != Some(session_id) {

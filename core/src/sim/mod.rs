@@ -1,13 +1,14 @@
 //! Device simulator: the device side of the provisioning protocol, served in-process, over HTTP
 //! on loopback and over a pseudo-terminal.
 
+#[cfg(feature = "sim-rainmaker")]
+pub mod cloud;
 #[cfg(feature = "console")]
 pub mod console_server;
 pub mod device;
 pub mod http_server;
 #[cfg(feature = "sim-rainmaker")]
 pub mod node;
-#[cfg(feature = "sim-rainmaker")] pub mod cloud;
 
 /// Why the simulated device failed a request. On a real device every one of these shows up only
 /// at the transport level (HTTP connection closed without a response, BLE disconnect).

@@ -74,3 +74,53 @@ func provisionFromQrCode(
         cancel.cancel()
     }
 }
+
+/// The RainMaker cloud of Espressif's public deployment, over the library's HTTP client.
+func espressifCloud() throws -> RainMakerCloud {
+    try RainMakerCloud(http: URLSessionHttpClient())
+}
+
+/// What the RainMaker screen shows.
+enum AddDeviceResult: Equatable {
+    case added(nodeId: String, onAccount: Bool)
+    case wrongAccountPassword
+    case wrongPop
+    case failed(String)
+}
+
+/// One screen: log in to RainMaker (unless already), then provision the device whose SoftAP the
+/// phone joined (`address` is usually "192.168.4.1:80") with its PoP, and add it to the account.
+/// `saveTokens` stores the account's tokens (Keychain) for the next start.
+func addRainMakerDevice(
+    cloud: RainMakerCloud,
+    email: String,
+    password: String,
+    address: String,
+    pop: String,
+    ssid: String,
+    passphrase: String,
+    saveTokens: (CloudTokens) -> Void,
+    onProgress: @escaping @Sendable (ProgressEvent) -> Void
+) async -> AddDeviceResult {
+    do {
+        if !cloud.isLoggedIn(), try await cloud.login(userName: email, password: password).needsCode() {
+            return .failed("this account needs a one-time code")
+        }
+    } catch ProvError.LoginRejected {
+        return .wrongAccountPassword
+    } catch {
+        return .failed(error.localizedDescription)
+    }
+    let device = ProvDevice.softap(address: address, options: ProvOptions(minSecurity: .sec1, pop: pop))
+    device.setProgressListener(listener: ProgressForwarder(onProgress))
+    do {
+        let outcome = try await device.provisionRainmaker(
+            plan: AssociationPlan.cloud(cloud: cloud), ssid: ssid, passphrase: passphrase, allowClaim: true)
+        if let tokens = cloud.tokens() { saveTokens(tokens) }
+        return .added(nodeId: outcome.nodeId ?? "", onAccount: outcome.association == .confirmed)
+    } catch ProvError.WrongCredentials {
+        return .wrongPop
+    } catch {
+        return .failed(error.localizedDescription)
+    }
+}

@@ -222,4 +222,6 @@ await t.test("README sample: QR code -> BLE transport -> provisioned; task cance
     try check(error is CancellationError, "got \(error)")
 }
 
+await rainMakerTests(t)
+
 exit(t.finish())

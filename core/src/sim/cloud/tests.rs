@@ -676,6 +676,8 @@ async fn issued_tokens_debug_is_redacted() {
 #[tokio::test]
 async fn reqwest_talks_to_the_fake_cloud() {
     let cloud = start(CloudFaults::default()).await;
+    // Installs the process-wide TLS provider when `rainmaker-tls` is on (reqwest needs one).
+    crate::rainmaker::ReqwestBackend::new(std::time::Duration::from_secs(5)).unwrap();
     let client = reqwest::Client::new();
     let login: Value = client
         .post(format!("{}login2", cloud.base_url()))

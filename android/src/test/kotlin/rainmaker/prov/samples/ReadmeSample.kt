@@ -2,7 +2,9 @@
 // (scripts/kotlin-test.sh). Keep the two in sync.
 package rainmaker.prov.samples
 
+import rainmaker.prov.AssociationPlan
 import rainmaker.prov.CancelHandle
+import rainmaker.prov.CloudTokens
 import rainmaker.prov.LinkKind
 import rainmaker.prov.ProgressEvent
 import rainmaker.prov.ProgressListener
@@ -10,9 +12,12 @@ import rainmaker.prov.ProvDevice
 import rainmaker.prov.ProvException
 import rainmaker.prov.ProvOptions
 import rainmaker.prov.ProvTransport
+import rainmaker.prov.RainMakerCloud
 import rainmaker.prov.SecurityLevel
 import rainmaker.prov.TransportFailure
 import rainmaker.prov.WifiConnection
+import rainmaker.prov.core.AssociationState
+import rainmaker.prov.http.HttpUrlConnectionClient
 import rainmaker.prov.parseQrCode
 
 /** What the app's BLE layer offers: one write-then-read exchange on a named characteristic. */
@@ -70,6 +75,59 @@ suspend fun provisionFromQrCode(
             ProvisioningResult.Failed(e.message ?: e.toString())
         } finally {
             device.disconnect()
+        }
+    }
+}
+
+/** The RainMaker cloud of Espressif's public deployment, over the library's HTTP client. */
+fun espressifCloud(): RainMakerCloud = RainMakerCloud(HttpUrlConnectionClient())
+
+/** What the RainMaker screen shows. */
+sealed interface AddDeviceResult {
+    data class Added(val nodeId: String, val onAccount: Boolean) : AddDeviceResult
+    data object WrongAccountPassword : AddDeviceResult
+    data object WrongPop : AddDeviceResult
+    data class Failed(val reason: String) : AddDeviceResult
+}
+
+/**
+ * One screen: log in to RainMaker (unless already), then provision the device whose SoftAP the
+ * phone joined (`address` is usually "192.168.4.1:80") with its PoP, and add it to the account.
+ * [saveTokens] stores the account's tokens (Keystore) for the next start.
+ */
+suspend fun addRainMakerDevice(
+    cloud: RainMakerCloud,
+    email: String,
+    password: String,
+    address: String,
+    pop: String,
+    ssid: String,
+    passphrase: String,
+    saveTokens: (CloudTokens) -> Unit,
+    onProgress: (ProgressEvent) -> Unit,
+): AddDeviceResult {
+    try {
+        if (!cloud.isLoggedIn() && cloud.login(email, password).needsCode()) {
+            return AddDeviceResult.Failed("this account needs a one-time code")
+        }
+    } catch (e: ProvException.LoginRejected) {
+        return AddDeviceResult.WrongAccountPassword
+    }
+    val options = ProvOptions(minSecurity = SecurityLevel.SEC1, pop = pop)
+    return ProvDevice.softap(address, options).use { device ->
+        device.setProgressListener(object : ProgressListener {
+            override fun onProgress(event: ProgressEvent) = onProgress(event)
+        })
+        try {
+            val outcome = device.provisionRainmaker(
+                AssociationPlan.cloud(cloud), ssid = ssid, passphrase = passphrase, allowClaim = true,
+            )
+            cloud.tokens()?.let(saveTokens)
+            AddDeviceResult.Added(outcome.nodeId ?: "", outcome.association is AssociationState.Confirmed)
+        } catch (e: ProvException.WrongCredentials) {
+            AddDeviceResult.WrongPop
+        } catch (e: ProvException) {
+            AddDeviceResult.Failed(e.message ?: e.toString())
         }
     }
 }

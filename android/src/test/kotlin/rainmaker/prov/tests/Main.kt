@@ -246,7 +246,13 @@ fun main() {
             checkEquals(listOf("Lab"), device.scanWifi().map { it.ssid }, "custom network list")
             val thread = device.scanThread()
             val home = thread.first { it.networkName == "OpenThread-Home" }
-            val dataset = byteArrayOf(2, 8) + home.extPanId
+            // A minimal valid dataset: channel, PAN id, extended PAN id, network name, network key,
+            // mesh-local prefix (the core checks the mandatory TLVs before sending).
+            val name = home.networkName.toByteArray()
+            val pan = home.panId.toInt()
+            val dataset = byteArrayOf(0, 3, 0, 0, home.channel.toByte(), 1, 2, (pan shr 8).toByte(), pan.toByte(), 2, 8) +
+                home.extPanId + byteArrayOf(3, name.size.toByte()) + name +
+                byteArrayOf(5, 16) + ByteArray(16) { 0x11 } + byteArrayOf(7, 8, 0xfd.toByte(), 0, 0, 0, 0, 0, 0, 0)
             val attached = device.provisionThread(dataset)
             checkEquals("OpenThread-Home", attached.networkName, "attached")
         }
@@ -295,6 +301,8 @@ fun main() {
         ) {}
         checkEquals(ProvisioningResult.WrongPop, wrong, "wrong PoP")
     }
+
+    rainMakerTests(t)
 
     exitProcess(t.finish())
 }
