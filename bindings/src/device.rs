@@ -401,12 +401,10 @@ impl ProvDevice {
         let transport = Arc::clone(&self.transport);
         let listener: Arc<dyn rainmaker_prov::events::ProgressListener> = self.listener.clone();
         let token = cancel.map(|c| c.token()).unwrap_or_default();
-        // The core flow's future is not `Send` (it draws the mapping secret key from the
-        // thread-local generator across an await), so it runs on one blocking thread of the
-        // runtime; dropping this call cancels it through the token.
-        let inner = token.clone();
-        let outcome = crate::runtime::spawn_unsend(token, move || async move {
-            rainmaker_prov::rainmaker::provision_rainmaker(transport, request, Some(listener), &inner).await
+        // Dropping this call aborts the spawned task; the token also reaches the flow so a
+        // cancel handle stops it at the next await point.
+        let outcome = crate::runtime::spawn(async move {
+            rainmaker_prov::rainmaker::provision_rainmaker(transport, request, Some(listener), &token).await
         })
         .await??;
         crate::rainmaker::RainMakerProvisioning::from_core(outcome)

@@ -6,6 +6,7 @@
 //! spawned onto this runtime and the exported future only awaits its completion. Dropping that
 //! future (the Kotlin coroutine was cancelled) aborts the spawned task: nothing runs detached.
 
+use std::any::Any;
 use std::future::Future;
 use std::sync::OnceLock;
 
@@ -57,51 +58,20 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let mut task = AbortOnDrop(runtime()?.spawn(fut));
+    // Every call goes through one task type (a boxed future with a boxed output): tokio's task
+    // machinery is instantiated once instead of once per exported function, which keeps the
+    // mobile library small.
+    let erased: ErasedFuture = Box::pin(async move { Box::new(fut.await) as Box<dyn Any + Send> });
+    let mut task = AbortOnDrop(runtime()?.spawn(erased));
     match (&mut task.0).await {
-        Ok(output) => Ok(output),
+        Ok(output) => output.downcast::<F::Output>().map(|b| *b).map_err(|_| SpawnError::Aborted),
         Err(e) if e.is_panic() => Err(SpawnError::Panicked),
         Err(_) => Err(SpawnError::Aborted),
     }
 }
 
-/// Cancels a token when dropped, unless disarmed.
-#[cfg(feature = "rainmaker")]
-struct CancelOnDrop(Option<rainmaker_prov::events::CancelToken>);
-
-#[cfg(feature = "rainmaker")]
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if let Some(token) = self.0.take() {
-            token.cancel();
-        }
-    }
-}
-
-/// Runs a future that is not `Send` (built by `make` on the thread that runs it) on one of the
-/// runtime's blocking threads, and waits for its output. Dropping the returned future cancels
-/// `cancel`, which the work must watch (a blocking task cannot be aborted).
-#[cfg(feature = "rainmaker")]
-pub(crate) async fn spawn_unsend<M, F>(
-    cancel: rainmaker_prov::events::CancelToken,
-    make: M,
-) -> Result<F::Output, SpawnError>
-where
-    M: FnOnce() -> F + Send + 'static,
-    F: Future,
-    F::Output: Send + 'static,
-{
-    let runtime = runtime()?;
-    let handle = runtime.handle().clone();
-    let mut guard = CancelOnDrop(Some(cancel));
-    let result = runtime.spawn_blocking(move || handle.block_on(make())).await;
-    guard.0 = None;
-    match result {
-        Ok(output) => Ok(output),
-        Err(e) if e.is_panic() => Err(SpawnError::Panicked),
-        Err(_) => Err(SpawnError::Aborted),
-    }
-}
+/// The one future type the runtime runs.
+type ErasedFuture = std::pin::Pin<Box<dyn Future<Output = Box<dyn Any + Send>> + Send>>;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
