@@ -31,6 +31,24 @@ pub fn all_schemes() -> Vec<(&'static str, SimSecurity)> {
     ]
 }
 
+/// Session options with [`POP`] and a 5 s exchange timeout.
+pub fn pop_options() -> rainmaker_prov::session::SessionOptions {
+    rainmaker_prov::session::SessionOptions {
+        pop: Some(Secret::from(POP)),
+        exchange_timeout: std::time::Duration::from_secs(5),
+        ..rainmaker_prov::session::SessionOptions::default()
+    }
+}
+
+/// Status polling for tests: 20 ms first interval, at most 100 ms, 10 s deadline.
+pub fn fast_poll() -> rainmaker_prov::session::PollOptions {
+    rainmaker_prov::session::PollOptions {
+        deadline: std::time::Duration::from_secs(10),
+        initial_interval: std::time::Duration::from_millis(20),
+        max_interval: std::time::Duration::from_millis(100),
+    }
+}
+
 /// A fast simulated device (short join delay, deterministic seed) with the given security.
 pub fn fast_config(security: SimSecurity) -> SimConfig {
     let mut config = SimConfig::new(security);

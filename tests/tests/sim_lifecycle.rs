@@ -8,24 +8,12 @@ use std::time::{Duration, Instant};
 
 use rainmaker_prov::error::{Error, Step};
 use rainmaker_prov::security::Secret;
-use rainmaker_prov::session::{DeviceSession, PollOptions, SessionOptions};
+use rainmaker_prov::session::{DeviceSession, SessionOptions};
 use rainmaker_prov::sim::device::{SimConfig, SimSecurity};
-use rainmaker_prov_tests::{Fixture, POP, Via, fast_config, log_capture};
+use rainmaker_prov_tests::{Fixture, POP, Via, fast_config, fast_poll, log_capture};
 
 fn options() -> SessionOptions {
-    SessionOptions {
-        pop: Some(Secret::from(POP)),
-        exchange_timeout: Duration::from_secs(5),
-        ..SessionOptions::default()
-    }
-}
-
-fn fast_poll() -> PollOptions {
-    PollOptions {
-        deadline: Duration::from_secs(10),
-        initial_interval: Duration::from_millis(20),
-        max_interval: Duration::from_millis(100),
-    }
+    rainmaker_prov_tests::pop_options()
 }
 
 fn sec1() -> SimSecurity {

@@ -10,9 +10,9 @@ use rainmaker_prov::endpoints::thread::{self, ThreadStatus};
 use rainmaker_prov::error::{Error, Step};
 use rainmaker_prov::events::{ProgressEvent, ProgressListener};
 use rainmaker_prov::security::Secret;
-use rainmaker_prov::session::{DeviceSession, PollOptions, SessionOptions};
+use rainmaker_prov::session::{DeviceSession, SessionOptions};
 use rainmaker_prov::sim::device::{SimFlavor, SimSecurity};
-use rainmaker_prov_tests::{Fixture, POP, Via, fast_config};
+use rainmaker_prov_tests::{Fixture, POP, Via, fast_config, fast_poll};
 
 /// The network key of every dataset here: no error message may contain it.
 const KEY: [u8; 16] = [0x5e, 0xc2, 0xe7, 0x4b, 0x1d, 0x9a, 0x33, 0x07, 0x88, 0x6f, 0xa1, 0x0c, 0xde, 0x42, 0x17, 0x90];
@@ -40,19 +40,7 @@ fn dataset(ext_pan: &[u8; 8]) -> Vec<u8> {
 }
 
 fn options() -> SessionOptions {
-    SessionOptions {
-        pop: Some(Secret::from(POP)),
-        exchange_timeout: Duration::from_secs(5),
-        ..SessionOptions::default()
-    }
-}
-
-fn fast_poll() -> PollOptions {
-    PollOptions {
-        deadline: Duration::from_secs(10),
-        initial_interval: Duration::from_millis(20),
-        max_interval: Duration::from_millis(100),
-    }
+    rainmaker_prov_tests::pop_options()
 }
 
 fn thread_device(via: Via) -> Fixture {
