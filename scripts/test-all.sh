@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The project's one test command: installs what it needs (idempotently) and runs every test suite.
 # Usage: scripts/test-all.sh               (CI runs exactly this through .ci/run)
-#        scripts/test-all.sh --tools-only  (only install the system tools: Java 17+, npm)
+#        scripts/test-all.sh --tools-only  (only install the system tools: Java 17+, npm, groff, zsh, fish)
 # TEST_ALL_DRY_RUN=1 prints the package commands instead of running them.
 # Each suite's wall time is printed when it ends; build/test-all.log gets one line per suite
 # (name, result, seconds) and the final `all: N passed, M failed` line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# ------------------------------------------------------------------ system tools (Java, npm)
+# ------------------------------------------------------------------ system tools (Java, npm, groff, zsh, fish)
 # scripts/kotlin-test.sh needs `java` 17+ (kotlinc and the test run) and `npm` (it installs
 # kotlin-compiler from npm). Nothing else in scripts/ uses Java, Gradle, kotlinc, npm or node.
 
@@ -58,14 +58,25 @@ install_tools() { # installs what is missing; reports what it found
     echo "tools: npm missing: installing npm"
     want+=(npm)
   fi
+  # The CLI's tests: groff renders the manual page, zsh and fish parse the completion scripts,
+  # `script` (util-linux, essential on Debian) gives prompts a pseudo-terminal.
+  local tool pkg
+  for tool in groff:groff-base zsh:zsh fish:fish script:util-linux; do
+    pkg=${tool#*:}; tool=${tool%%:*}
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      echo "tools: $tool missing: installing $pkg"
+      want+=("$pkg")
+    fi
+  done
   if [ "${#want[@]}" -eq 0 ]; then
-    echo "tools: java $java_v, javac $javac_v, npm $(npm --version 2>/dev/null || echo '?'): nothing to install"
+    echo "tools: java $java_v, javac $javac_v, npm $(npm --version 2>/dev/null || echo '?'), groff, zsh, fish: nothing to install"
     return 0
   fi
   apt_install "${want[@]}" || { echo "tools: installing ${want[*]} failed" >&2; return 1; }
   [ "${TEST_ALL_DRY_RUN:-0}" = 1 ] && return 0
   java_v=$(java_major java); javac_v=$(java_major javac)
-  if [ "$java_v" -lt 17 ] || [ "$javac_v" -lt 17 ] || ! command -v npm >/dev/null 2>&1; then
+  if [ "$java_v" -lt 17 ] || [ "$javac_v" -lt 17 ] || ! command -v npm >/dev/null 2>&1 \
+    || ! command -v groff >/dev/null 2>&1 || ! command -v zsh >/dev/null 2>&1 || ! command -v fish >/dev/null 2>&1; then
     echo "tools: still missing after install (java $java_v, javac $javac_v, npm $(command -v npm || echo none))" >&2
     return 1
   fi
@@ -108,6 +119,9 @@ echo "==> toolchain"
 cargo --version
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
 
+# Java 17+ and npm for the Kotlin suite (its script installs kotlinc from npm and JNA itself);
+# groff, zsh and fish for the CLI's manual-page and completion tests.
+install_tools || echo "tools: the Kotlin and CLI suites will fail without Java 17+, npm, groff, zsh and fish" >&2
 run_suite fmt cargo fmt --all --check
 run_suite build cargo build --workspace --all-targets --locked
 run_suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -116,14 +130,14 @@ run_suite cargo-test cargo test --workspace --locked
 count_cargo build/suite-cargo-test.log
 run_suite fuzz bash scripts/fuzz-test.sh
 count_plain build/suite-fuzz.log
-# Java 17+ and npm for the Kotlin suite (its script installs kotlinc from npm and JNA itself).
-install_tools || echo "tools: the Kotlin suite will fail without Java 17+ and npm" >&2
 run_suite kotlin bash scripts/kotlin-test.sh
 count_plain build/suite-kotlin.log
 run_suite swift bash scripts/swift-test.sh
 count_plain build/suite-swift.log
 run_suite android bash scripts/android-check.sh
 count_plain build/suite-android.log
+run_suite mobile-targets bash scripts/mobile-targets-check.sh
+count_plain build/suite-mobile-targets.log
 run_suite interop bash scripts/interop-test.sh
 count_plain build/suite-interop.log
 # The mobile library's size budget (2.0 MB stripped, `mobile` profile).

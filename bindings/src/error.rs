@@ -196,7 +196,35 @@ pub enum ProvError {
         /// The app's message.
         detail: String,
     },
-    /// The input cannot be used (SSID too long, missing PoP, malformed QR code, ...).
+    /// The security scheme was fixed by the app, but the device's `proto-ver` reports another one:
+    /// nothing was sent. Use automatic detection or the device's scheme.
+    #[error("{chosen:?} was chosen, but the device reports {device:?} (nothing was sent)")]
+    SecurityMismatch {
+        /// The scheme the app fixed.
+        chosen: SecurityLevel,
+        /// The scheme the device reports.
+        device: SecurityLevel,
+    },
+    /// The device's scheme needs a credential that was not given: the proof of possession
+    /// (security 1) or the SRP password / PoP (security 2). Ask the user for it (it is printed on
+    /// the device or in its QR code) and connect again.
+    #[error("the device uses {security:?} and needs its PoP / password, which was not given")]
+    CredentialsRequired {
+        /// The device's scheme.
+        security: SecurityLevel,
+    },
+    /// The device does not offer what the request needs (e.g. Thread credentials for a Wi-Fi-only
+    /// device), per its `proto-ver` capabilities; nothing was sent.
+    #[error("the device does not support {what} ({step}): {detail}")]
+    Unsupported {
+        /// The step.
+        step: ProvStep,
+        /// What is missing.
+        what: String,
+        /// What the device reported.
+        detail: String,
+    },
+    /// The input cannot be used (SSID too long, malformed QR code, ...).
     #[error("invalid input: {detail}")]
     InvalidInput {
         /// What is wrong.
@@ -342,6 +370,11 @@ impl From<CoreError> for ProvError {
             },
             CoreError::Protocol { step, detail } => ProvError::Protocol { step: step.into(), detail },
             CoreError::Transport { step, detail } => ProvError::Transport { step: step.into(), detail },
+            CoreError::SecurityMismatch { chosen, device } => {
+                ProvError::SecurityMismatch { chosen: chosen.into(), device: device.into() }
+            }
+            CoreError::CredentialsRequired { security } => ProvError::CredentialsRequired { security: security.into() },
+            CoreError::Unsupported { step, what, detail } => ProvError::Unsupported { step: step.into(), what, detail },
             CoreError::InvalidInput(detail) => ProvError::InvalidInput { detail },
             CoreError::Cancelled => ProvError::Cancelled,
             CoreError::NotConnected => ProvError::NotConnected,

@@ -1,7 +1,7 @@
 //! The subcommands: provision, scan, sim, demo (login, logout and the RainMaker provisioning are in
 //! `rainmaker.rs`).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use rainmaker_prov::endpoints::{qr, wifi};
-use rainmaker_prov::error::Error;
+use rainmaker_prov::error::{Error, Step};
 use rainmaker_prov::events::{CancelToken, ProgressEvent, ProgressListener};
 use rainmaker_prov::provision::{self, Joined, NetworkCredentials, ProvisionRequest};
 use rainmaker_prov::security::{Sec2Patch, Secret, SecurityLevel};
@@ -22,7 +22,8 @@ use rainmaker_prov::transport::http::{HttpConfig, HttpTransport};
 use rainmaker_prov::transport::{Transport, TransportError};
 
 use crate::output::{self, StderrProgress};
-use crate::{Cli, Command, DeviceArgs, SecArg, TransportArg};
+use crate::prompt::{self, Prompter, SeenAs};
+use crate::{Cli, Command, DeviceArgs, SecArg, SimSecArg, TransportArg};
 
 /// Arguments of `rainmaker-prov sim`.
 #[derive(Debug, Args)]
@@ -30,13 +31,14 @@ pub struct SimArgs {
     /// Transport to serve: SoftAP/HTTP on `--listen`, or the console on a new pseudo-terminal
     /// (its path is printed; security 0 and 1 only).
     #[arg(long, value_enum, default_value = "softap")]
-    transport: TransportArg,
+    transport: SimTransportArg,
     /// Address to listen on for SoftAP (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Security scheme of the device.
-    #[arg(long, value_enum, default_value = "2")]
-    sec: SecArg,
+    /// Security scheme of the device [default: 2 for softap, 1 for console, which cannot carry
+    /// security 2].
+    #[arg(long, value_enum)]
+    sec: Option<SimSecArg>,
     /// Proof of possession (security 1; omit for a `no_pop` device) / SRP password (security 2).
     #[arg(long, env = "RAINMAKER_PROV_SIM_POP", hide_env_values = true)]
     pop: Option<Secret>,
@@ -104,6 +106,16 @@ pub struct SimArgs {
     fake_cloud: bool,
 }
 
+/// What a simulated device serves (BLE is simulated by the test suite's fake BlueZ in front of
+/// the SoftAP simulator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimTransportArg {
+    /// SoftAP: HTTP on --listen.
+    Softap,
+    /// A serial console on a new pseudo-terminal (security 0 and 1 only).
+    Console,
+}
+
 /// The user-node association a simulated RainMaker device offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SimRainMakerArg {
@@ -154,6 +166,8 @@ pub async fn run(cli: Cli) -> u8 {
             Ok(()) => 0,
             Err(e) => output::report_error(&e, json),
         },
+        Command::Completions { shell } => crate::generate::completions(shell),
+        Command::Man => crate::generate::man(),
     }
 }
 
@@ -194,9 +208,11 @@ pub(crate) fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error
 }
 
 pub(crate) async fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
-    #[cfg(feature = "ble")]
     if args.transport == TransportArg::Ble {
+        #[cfg(feature = "ble")]
         return ble_transport(args).await;
+        #[cfg(not(feature = "ble"))]
+        return Err(Error::InvalidInput(NO_BLE.into()));
     }
     if args.transport == TransportArg::Console {
         let port =
@@ -216,6 +232,12 @@ pub(crate) async fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, E
     }
     Ok(Arc::new(HttpTransport::new(config)))
 }
+
+/// Why `--transport ble` fails in a build without the `ble` feature, and how to get one.
+#[cfg(not(feature = "ble"))]
+const NO_BLE: &str = "this rainmaker-prov was built without Bluetooth LE: install it with \
+    `cargo install --locked --path cli --features ble` (on Linux that needs libdbus-1-dev and pkg-config), \
+    or use --transport softap / console";
 
 /// Finds the BLE device (by --device-name, else the QR code's `name`, else the only `PROV_` device
 /// around) and makes a transport to it.
@@ -269,10 +291,8 @@ async fn ble_transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
 /// Progress on stderr (never mixed with the JSON on stdout), plus the security level the session
 /// chose, so that a security 2 device on the serial console gets a clear error.
 pub(crate) struct Progress {
-    /// Print nothing.
-    quiet: bool,
-    /// Tag every line with its step (the RainMaker flow).
-    tagged: bool,
+    /// Where the lines go; `None`: print nothing.
+    out: Option<StderrProgress>,
     /// The chosen level's number, `NONE` before the choice.
     level: AtomicU8,
 }
@@ -281,12 +301,19 @@ impl Progress {
     const NONE: u8 = u8::MAX;
 
     fn new(quiet: bool) -> Arc<Self> {
-        Arc::new(Self { quiet, tagged: false, level: AtomicU8::new(Self::NONE) })
+        Arc::new(Self { out: (!quiet).then(|| StderrProgress::new(false)), level: AtomicU8::new(Self::NONE) })
     }
 
     /// Progress whose lines name the RainMaker step they belong to.
     pub(crate) fn tagged() -> Arc<Self> {
-        Arc::new(Self { quiet: false, tagged: true, level: AtomicU8::new(Self::NONE) })
+        Arc::new(Self { out: Some(StderrProgress::new(true)), level: AtomicU8::new(Self::NONE) })
+    }
+
+    /// Removes the join spinner, if one is shown (before an error or the result is printed).
+    pub(crate) fn finish(&self) {
+        if let Some(out) = &self.out {
+            out.finish();
+        }
     }
 
     /// Explains an error of a session over the serial console that chose security 2: its
@@ -312,8 +339,8 @@ impl ProgressListener for Progress {
         if let ProgressEvent::SecurityChosen { level, .. } = &event {
             self.level.store(level.number(), Ordering::Relaxed);
         }
-        if !self.quiet {
-            StderrProgress { tagged: self.tagged }.on_progress(event);
+        if let Some(out) = &self.out {
+            out.on_progress(event);
         }
     }
 }
@@ -341,16 +368,22 @@ pub(crate) fn parse_custom(items: &[String]) -> Result<Vec<(String, Vec<u8>)>, E
         .collect()
 }
 
+/// Scans through the device, shows the networks and lets the terminal user pick one; asks for the
+/// SSID of a hidden network and for the passphrase (hidden input) unless the network is open or
+/// `passphrase` was given. Ctrl-C at a question gives [`Error::Cancelled`].
 pub(crate) async fn pick_network(
     args: &DeviceArgs,
     options: &SessionOptions,
     cancel: &CancelToken,
     progress: Arc<Progress>,
+    passphrase: Option<Secret>,
 ) -> Result<(Vec<u8>, Secret), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::InvalidInput("no --ssid given and no terminal to pick a network from".into()));
     }
-    let networks = provision::scan_wifi(transport(args).await?, options.clone(), Some(progress), None, cancel).await?;
+    let mut prompter = Prompter::new()?;
+    let limit = Some(Duration::from_secs(args.timeout));
+    let networks = provision::scan_wifi(transport(args).await?, options.clone(), Some(progress), limit, cancel).await?;
     if networks.is_empty() {
         return Err(Error::WifiNetworkNotFound);
     }
@@ -358,26 +391,18 @@ pub(crate) async fn pick_network(
     for (i, n) in networks.iter().enumerate() {
         eprintln!("  {:>2}. {}", i + 1, output::network_line(n));
     }
-    eprint!("Pick a network [1-{}]: ", networks.len());
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    let choice: usize = line.trim().parse().map_err(|_| Error::InvalidInput("not a number".into()))?;
-    let net = networks.get(choice.wrapping_sub(1)).ok_or_else(|| Error::InvalidInput("no such network".into()))?;
-    let mut ssid = net.ssid.clone();
-    if ssid.is_empty() {
-        eprint!("Hidden network: SSID: ");
-        let _ = std::io::stderr().flush();
-        let mut s = String::new();
-        std::io::stdin().lock().read_line(&mut s).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        ssid = s.trim_end_matches(['\r', '\n']).as_bytes().to_vec();
-    }
-    let passphrase = if net.auth == wifi::WifiAuthMode::from_raw(0) {
-        String::new()
-    } else {
-        rpassword::prompt_password("Passphrase: ").map_err(|e| Error::InvalidInput(e.to_string()))?
+    let index = prompter.choice(&format!("Pick a network [1-{}]: ", networks.len()), networks.len()).await?;
+    let net = networks.get(index).ok_or_else(|| Error::Internal("the choice is out of range".into()))?;
+    let ssid = if net.ssid.is_empty() { prompter.ssid("Hidden network: SSID: ").await? } else { net.ssid.clone() };
+    let passphrase = match passphrase {
+        Some(passphrase) => passphrase,
+        None if net.auth == wifi::WifiAuthMode::from_raw(0) => Secret::default(),
+        None => {
+            let shown = output::terminal_safe(&output::display_ssid(&ssid));
+            prompter.passphrase(&format!("Passphrase for `{shown}` (hidden): "), false).await?
+        }
     };
-    Ok((ssid, Secret::from(passphrase)))
+    Ok((ssid, passphrase))
 }
 
 async fn provision_cmd(
@@ -415,6 +440,9 @@ async fn provision_flow(
 
 /// The network to provision: the Thread dataset, the SSID given, or one picked from a scan on a
 /// terminal.
+///
+/// With an SSID but no passphrase, a terminal user is asked for it (hidden input) unless the
+/// device's scan shows an open network by that name; without a terminal the passphrase is empty.
 pub(crate) async fn network_credentials(
     args: &DeviceArgs,
     ssid: Option<String>,
@@ -432,10 +460,58 @@ pub(crate) async fn network_credentials(
             ),
         },
         (None, Some(ssid)) => {
-            NetworkCredentials::Wifi { ssid: ssid.into_bytes(), passphrase: passphrase.unwrap_or_default() }
+            let passphrase = match passphrase {
+                Some(passphrase) => passphrase,
+                None if std::io::stdin().is_terminal() => {
+                    let mut prompter = Prompter::new()?;
+                    let limit = Some(Duration::from_secs(args.timeout));
+                    let scan = provision::scan_wifi(
+                        transport(args).await?,
+                        options.clone(),
+                        Some(Arc::clone(progress) as Arc<dyn ProgressListener>),
+                        limit,
+                        cancel,
+                    )
+                    .await;
+                    let seen = match scan {
+                        Ok(networks) => prompt::seen_as(&networks, ssid.as_bytes()),
+                        // The session is fine but the device cannot scan: ask, as for an unseen
+                        // network. Anything else would fail the provisioning too.
+                        Err(
+                            e @ (Error::EndpointNotFound { step: Step::WifiScan, .. }
+                            | Error::Unsupported { step: Step::WifiScan, .. }
+                            | Error::DeviceStatus { step: Step::WifiScan, .. }
+                            | Error::Timeout { step: Step::WifiScan }),
+                        ) => {
+                            eprintln!("note: the device could not scan ({})", output::terminal_safe(&e.to_string()));
+                            SeenAs::NotSeen
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let shown = output::terminal_safe(&ssid);
+                    match seen {
+                        SeenAs::Open => {
+                            eprintln!("`{shown}` is an open network: no passphrase needed.");
+                            Secret::default()
+                        }
+                        SeenAs::Secured => {
+                            prompter.passphrase(&format!("Passphrase for `{shown}` (hidden): "), false).await?
+                        }
+                        SeenAs::NotSeen => {
+                            eprintln!(
+                                "note: `{shown}` was not seen in the device's scan (hidden or out of range); \
+                                 press Enter alone for an open network."
+                            );
+                            prompter.passphrase(&format!("Passphrase for `{shown}` (hidden): "), true).await?
+                        }
+                    }
+                }
+                None => Secret::default(),
+            };
+            NetworkCredentials::Wifi { ssid: ssid.into_bytes(), passphrase }
         }
         (None, None) => {
-            let (ssid, passphrase) = pick_network(args, options, cancel, Arc::clone(progress)).await?;
+            let (ssid, passphrase) = pick_network(args, options, cancel, Arc::clone(progress), passphrase).await?;
             NetworkCredentials::Wifi { ssid, passphrase }
         }
     })
@@ -475,12 +551,18 @@ pub(crate) fn add_outcome_fields(
             "auth_mode": format!("{:?}", info.auth_mode),
             "custom_responses": custom,
         }),
-        Some(Joined::Thread(status)) => json!({
-            "security": session.security.number(),
-            "network": "thread",
-            "status": format!("{status:?}"),
-            "custom_responses": custom,
-        }),
+        Some(Joined::Thread(status)) => {
+            let mut fields = json!({
+                "security": session.security.number(),
+                "sec_patch_ver": session.sec_patch_ver,
+                "network": "thread",
+                "custom_responses": custom,
+            });
+            if let (Value::Object(target), Value::Object(thread)) = (&mut fields, output::thread_status_json(status)) {
+                target.extend(thread);
+            }
+            fields
+        }
         None => json!({
             "security": session.security.number(),
             "sec_patch_ver": session.sec_patch_ver,
@@ -502,10 +584,7 @@ pub(crate) fn joined_line(joined: &Joined) -> String {
             output::terminal_safe(&info.ip4_addr),
             info.channel
         ),
-        Joined::Thread(status) => format!(
-            "Provisioned: the device attached to the Thread network ({}).",
-            output::terminal_safe(&format!("{status:?}"))
-        ),
+        Joined::Thread(status) => format!("Provisioned: {}.", output::thread_status_text(status)),
     }
 }
 
@@ -530,11 +609,16 @@ async fn scan_flow(args: &DeviceArgs, progress: Arc<Progress>) -> Result<(), Err
     Ok(())
 }
 
+/// The simulated device's scheme: `--sec`, else 2 (1 on the console, which cannot carry 2).
+fn sim_security(args: &SimArgs) -> SimSecArg {
+    args.sec.unwrap_or(if args.transport == SimTransportArg::Console { SimSecArg::S1 } else { SimSecArg::S2 })
+}
+
 fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
-    let security = match args.sec {
-        SecArg::S0 => SimSecurity::Sec0,
-        SecArg::S1 => SimSecurity::Sec1 { pop: args.pop.clone() },
-        SecArg::S2 | SecArg::Auto => {
+    let security = match sim_security(args) {
+        SimSecArg::S0 => SimSecurity::Sec0,
+        SimSecArg::S1 => SimSecurity::Sec1 { pop: args.pop.clone() },
+        SimSecArg::S2 => {
             let username = args.username.clone();
             let password =
                 args.password.clone().or_else(|| args.pop.clone()).unwrap_or_else(|| Secret::from("abcd1234"));
@@ -593,13 +677,6 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
 async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
     let config = sim_config(&args)?;
     let level = config.security.level().number();
-    #[cfg(feature = "ble")]
-    if args.transport == TransportArg::Ble {
-        return Err(Error::InvalidInput(
-            "the simulator serves SoftAP or the console; BLE is simulated by tests/ble/fake_bluez.py in front of it"
-                .into(),
-        ));
-    }
     let device = SimDevice::new(config);
     let cloud = if args.fake_cloud {
         let cloud = FakeCloud::start(FakeCloudConfig::default())
@@ -610,7 +687,7 @@ async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
     } else {
         None
     };
-    if args.transport == TransportArg::Console {
+    if args.transport == SimTransportArg::Console {
         return sim_console(device, level, cloud.as_ref()).await;
     }
     let server = HttpDeviceServer::bind(args.listen, device.clone())
@@ -619,9 +696,32 @@ async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
     println!("rainmaker-prov sim: listening on {addr} (security {level})");
     print_sim_rainmaker(&device, cloud.as_ref());
     let handle = server.spawn();
+    announce_auto_stop(&device);
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
     Ok(())
+}
+
+/// With `--auto-stop`: says on stdout when the simulated device stops its provisioning service,
+/// as firmware does once it joined (until then, and without `--auto-stop`, it keeps serving).
+fn announce_auto_stop(device: &Arc<SimDevice>) {
+    let Some(after) = device.config().auto_stop else { return };
+    let device = Arc::clone(device);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            if device.provisioning_stopped() {
+                println!(
+                    "rainmaker-prov sim: provisioning stopped ({} ms after the device reported its connection, \
+                     --auto-stop); it answers nothing now: restart the simulator to provision it again",
+                    after.as_millis()
+                );
+                let _ = std::io::stdout().flush();
+                return;
+            }
+        }
+    });
 }
 
 /// Prints the simulated device's RainMaker personality and the fake cloud's URLs and test
@@ -657,8 +757,12 @@ async fn sim_console(device: Arc<SimDevice>, level: u8, cloud: Option<&FakeCloud
     let path = handle.pty_path().map(|p| p.display().to_string()).unwrap_or_default();
     println!("rainmaker-prov sim: listening on {path} (security {level})");
     print_sim_rainmaker(&device, cloud);
+    announce_auto_stop(&device);
     if level == 2 {
-        eprintln!("note: security 2 cannot be used over the serial console; clients will fail its handshake");
+        eprintln!(
+            "note: security 2 does not fit the serial console: clients will refuse it; use --sec 1 (the console \
+             default) or --transport softap"
+        );
     }
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
@@ -671,12 +775,12 @@ async fn sim_console(_device: Arc<SimDevice>, _level: u8, _cloud: Option<&FakeCl
     Err(Error::InvalidInput("--transport console needs a Unix system (pseudo-terminal)".into()))
 }
 
-async fn demo_cmd(sec: SecArg, json: bool) -> Result<(), Error> {
+async fn demo_cmd(sec: SimSecArg, json: bool) -> Result<(), Error> {
     let pop = "abcd1234";
     let security = match sec {
-        SecArg::S0 => SimSecurity::Sec0,
-        SecArg::S1 => SimSecurity::Sec1 { pop: Some(Secret::from(pop)) },
-        SecArg::S2 | SecArg::Auto => {
+        SimSecArg::S0 => SimSecurity::Sec0,
+        SimSecArg::S1 => SimSecurity::Sec1 { pop: Some(Secret::from(pop)) },
+        SimSecArg::S2 => {
             SimSecurity::Sec2 { username: "wifiprov".into(), password: Secret::from(pop), patch: Sec2Patch::Patch1 }
         }
     };
@@ -688,12 +792,26 @@ async fn demo_cmd(sec: SecArg, json: bool) -> Result<(), Error> {
         .map_err(|e| Error::InvalidInput(format!("cannot listen on loopback: {e}")))?;
     let addr = server.local_addr();
     let handle = server.spawn();
-    eprintln!("Simulated device listening on http://{addr} (SoftAP/HTTP, PoP `{pop}` as printed on its label)");
+    match sec {
+        SimSecArg::S0 => eprintln!(
+            "Simulated device listening on http://{addr} (SoftAP/HTTP, security 0: no PoP, nothing encrypted; \
+             accepted here only because the demo asks for it)"
+        ),
+        SimSecArg::S1 => eprintln!(
+            "Simulated device listening on http://{addr} (SoftAP/HTTP, security 1, PoP `{pop}` as printed on its label)"
+        ),
+        SimSecArg::S2 => eprintln!(
+            "Simulated device listening on http://{addr} (SoftAP/HTTP, security 2, user `wifiprov`, password \
+             `{pop}` as printed on its label)"
+        ),
+    }
     let transport: Arc<dyn Transport> =
         Arc::new(HttpTransport::new(HttpConfig { host: addr.to_string(), ..HttpConfig::default() }));
-    let mut options = SessionOptions { pop: Some(Secret::from(pop)), ..SessionOptions::default() };
-    if sec == SecArg::S0 {
+    let mut options = SessionOptions::default();
+    if sec == SimSecArg::S0 {
         options.min_security = SecurityLevel::Sec0;
+    } else {
+        options.pop = Some(Secret::from(pop));
     }
     let cancel = cancel_on_ctrl_c();
     eprintln!("Step 1: scan through the device");

@@ -14,7 +14,9 @@
 
 mod commands;
 mod credentials;
+mod generate;
 mod output;
+mod prompt;
 mod rainmaker;
 
 use std::process::ExitCode;
@@ -61,12 +63,27 @@ enum TransportArg {
     /// Serial console (a UART, or the simulator's pseudo-terminal); security 0 and 1 only.
     Console,
     /// Bluetooth LE (GATT); the device is found by name (--device-name, the QR code's `name`, or
-    /// the `PROV_` prefix when exactly one such device is around).
-    #[cfg(feature = "ble")]
+    /// the `PROV_` prefix when exactly one such device is around). Needs a build with `--features
+    /// ble`.
     Ble,
 }
 
-/// Security selection on the command line.
+/// The security scheme of a simulated device (`sim`, `demo`): the device decides, so there is
+/// no `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SimSecArg {
+    /// Security 0: no handshake, no encryption (clients must accept it with --min-sec 0).
+    #[value(name = "0")]
+    S0,
+    /// Security 1: X25519 key exchange, the PoP, AES-CTR.
+    #[value(name = "1")]
+    S1,
+    /// Security 2: SRP6a with a username and password, AES-GCM.
+    #[value(name = "2")]
+    S2,
+}
+
+/// Security selection of a client (`provision`, `scan`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SecArg {
     /// Detect from the device's `proto-ver` answer.
@@ -230,13 +247,22 @@ enum Command {
     Sim(commands::SimArgs),
     /// Start a simulated device in-process and provision it, showing every step.
     Demo {
-        /// Security scheme of the simulated device.
+        /// Security scheme of the simulated device (the client detects it, as against a real
+        /// device).
         #[arg(long, value_enum, default_value = "2")]
-        sec: SecArg,
+        sec: SimSecArg,
         /// Print one JSON object with the outcome.
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script on stdout (bash, zsh, fish, elvish or powershell).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff, section 1) on stdout.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -257,6 +283,9 @@ fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(commands::run(cli));
+    // Do not wait for blocking work still running: a prompt's reader thread left blocked on the
+    // terminal by Ctrl-C must not keep the process alive.
+    runtime.shutdown_background();
     ExitCode::from(code)
 }
 

@@ -1,11 +1,20 @@
 //! Terminal output of the CLI: progress lines, JSON results, exit codes, the stderr logger.
 
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use rainmaker_prov::endpoints::rainmaker::RMAKER_CLAIM;
+use rainmaker_prov::endpoints::thread::{ThreadFailReason, ThreadStatus};
 use rainmaker_prov::endpoints::wifi::WifiNetwork;
 use rainmaker_prov::error::Error;
 use rainmaker_prov::error::Step;
 use rainmaker_prov::events::{ProgressEvent, ProgressListener};
 use rainmaker_prov::rainmaker::RainMakerError;
+use rainmaker_prov::security::SecurityLevel;
+use unicode_width::UnicodeWidthStr;
 
 /// The exit code of the documented interface for an error.
 pub fn exit_code(err: &Error) -> u8 {
@@ -20,7 +29,10 @@ pub fn exit_code(err: &Error) -> u8 {
         | Error::OutcomeUnknown { .. }
         | Error::EndpointNotFound { .. }
         | Error::Transport { .. } => 7,
-        Error::PayloadTooLarge { .. } => 2,
+        Error::PayloadTooLarge { .. }
+        | Error::SecurityMismatch { .. }
+        | Error::CredentialsRequired { .. }
+        | Error::Unsupported { .. } => 2,
         Error::SecurityBelowMinimum { .. } | Error::PossibleImpostor { .. } => 9,
         Error::Cancelled => 130,
         _ => 8,
@@ -49,6 +61,9 @@ pub fn error_kind(err: &Error) -> &'static str {
         Error::AlreadyProvisioned { .. } => "already_provisioned",
         Error::Protocol { .. } => "protocol_error",
         Error::Transport { .. } => "transport_error",
+        Error::SecurityMismatch { .. } => "security_mismatch",
+        Error::CredentialsRequired { .. } => "credentials_required",
+        Error::Unsupported { .. } => "unsupported",
         Error::InvalidInput(_) => "invalid_input",
         Error::Cancelled => "cancelled",
         Error::NotConnected => "not_connected",
@@ -76,6 +91,7 @@ fn step_of(err: &Error) -> Option<&Step> {
         | Error::OutcomeUnknown { step }
         | Error::DeviceStatus { step, .. }
         | Error::Protocol { step, .. }
+        | Error::Unsupported { step, .. }
         | Error::Transport { step, .. } => Some(step),
         _ => None,
     }
@@ -131,6 +147,9 @@ pub fn report_rainmaker_error(err: &RainMakerError, json: bool) -> u8 {
         println!("{v}");
     }
     eprintln!("error: {}", terminal_safe(&err.to_string()));
+    if let Some(hint) = err.device_error().and_then(hint) {
+        eprintln!("hint: {hint}");
+    }
     match err {
         RainMakerError::LoginRequired => eprintln!("hint: run `rainmaker-prov login --email ...` first"),
         RainMakerError::LoginRejected { .. } if err.operation().is_some() => {}
@@ -140,66 +159,138 @@ pub fn report_rainmaker_error(err: &RainMakerError, json: bool) -> u8 {
     code
 }
 
-/// Reports an error on stderr (and as JSON on stdout with `--json`); returns the exit code.
+/// What to do next about a device error, in the command line's terms (which option to give or
+/// drop), when the error alone does not say it.
+pub fn hint(err: &Error) -> Option<String> {
+    Some(match err {
+        Error::SecurityMismatch { device, .. } => {
+            format!("drop --sec to use what the device reports, or give --sec {}", device.number())
+        }
+        Error::CredentialsRequired { security: SecurityLevel::Sec2 } => "give the password with --pop or \
+             --sec2-password (or RAINMAKER_PROV_POP / RAINMAKER_PROV_SEC2_PASSWORD), or the device's QR code with \
+             --qrcode"
+            .to_owned(),
+        Error::CredentialsRequired { .. } => {
+            "give the PoP with --pop (or RAINMAKER_PROV_POP), or the device's QR code with --qrcode".to_owned()
+        }
+        Error::Unsupported { what, .. } if what.starts_with("Thread") => {
+            "this device takes Wi-Fi credentials: use --ssid and --passphrase instead of --thread-dataset".to_owned()
+        }
+        Error::Unsupported { what, .. } if what.starts_with("Wi-Fi") => {
+            "this device takes a Thread dataset: use --thread-dataset instead of --ssid".to_owned()
+        }
+        Error::SecurityBelowMinimum { offered, .. } => format!(
+            "if you trust this device, accept its scheme with --min-sec {} (security 0 sends everything in clear)",
+            offered.number()
+        ),
+        Error::AlreadyProvisioned { .. } => "reset the device to factory settings (or have its firmware run \
+             prov-ctrl reprov) and provision it again"
+            .to_owned(),
+        Error::Unreachable { .. } => {
+            "check --host / --port / --transport, and that this computer reaches the device".to_owned()
+        }
+        _ => return None,
+    })
+}
+
+/// Reports an error on stderr (and as JSON on stdout with `--json`, with a `hint` field when
+/// there is one); returns the exit code.
 pub fn report_error(err: &Error, json: bool) -> u8 {
     let code = exit_code(err);
+    let hint = hint(err);
     if json {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "ok": false,
             "exit_code": code,
             "error": error_kind(err),
             "message": err.to_string(),
         });
+        if let Some(hint) = &hint {
+            v["hint"] = serde_json::Value::String(hint.clone());
+        }
         println!("{v}");
     }
     eprintln!("error: {}", terminal_safe(&err.to_string()));
+    if let Some(hint) = hint {
+        eprintln!("hint: {hint}");
+    }
     code
 }
 
-/// Prints progress events on stderr.
-#[derive(Debug, Default)]
+/// Prints progress events on stderr. While the device joins the network, a terminal gets a
+/// spinner with the elapsed time instead of one line per status poll; anything else gets plain
+/// lines.
+#[derive(Debug)]
 pub struct StderrProgress {
     /// Prefix every line with its step (`[connect]`, `[claim]`, `[associate]`, `[wifi]`,
     /// `[confirm]`, ...), as the RainMaker flow prints them. The RainMaker events are always
     /// tagged.
-    pub tagged: bool,
+    tagged: bool,
+    /// Whether stderr is a terminal (spinner allowed).
+    terminal: bool,
+    /// The chosen security level's number (`u8::MAX` before the choice): security 0 has no
+    /// secure session to speak of.
+    level: AtomicU8,
+    /// The spinner shown while the device joins, if any.
+    spinner: Mutex<Option<ProgressBar>>,
 }
 
-/// The step of the RainMaker flow (docs/protocol.md 8 order) an event belongs to.
-fn step_tag(event: &ProgressEvent) -> &'static str {
-    match event {
-        ProgressEvent::Claiming | ProgressEvent::Claimed { .. } => "claim",
-        ProgressEvent::Associating { .. } | ProgressEvent::Associated { .. } | ProgressEvent::NotAssociated => {
-            "associate"
-        }
-        ProgressEvent::ConfirmingAssociation
-        | ProgressEvent::WaitingForCloud
-        | ProgressEvent::AssociationConfirmed { .. } => "confirm",
-        ProgressEvent::Scanning | ProgressEvent::ScanFinished { .. } => "scan",
-        ProgressEvent::SendingCustomData { .. } => "custom",
-        ProgressEvent::SendingCredentials
-        | ProgressEvent::Applying
-        | ProgressEvent::Connecting { .. }
-        | ProgressEvent::Connected
-        | ProgressEvent::ResetAfterFailure => "wifi",
-        _ => "connect",
+impl Default for StderrProgress {
+    fn default() -> Self {
+        Self::new(false)
     }
 }
 
-/// Whether the event is one of the RainMaker steps (always tagged).
-fn is_rainmaker_event(event: &ProgressEvent) -> bool {
-    matches!(step_tag(event), "claim" | "associate" | "confirm")
-}
+impl StderrProgress {
+    /// Progress on stderr; `tagged` prefixes every line with its step.
+    pub fn new(tagged: bool) -> Self {
+        Self {
+            tagged,
+            terminal: std::io::stderr().is_terminal(),
+            level: AtomicU8::new(u8::MAX),
+            spinner: Mutex::new(None),
+        }
+    }
 
-impl ProgressListener for StderrProgress {
-    fn on_progress(&self, event: ProgressEvent) {
-        let tag = (self.tagged || is_rainmaker_event(&event)).then(|| step_tag(&event));
-        let line = match event {
+    /// Removes the spinner, if one is shown.
+    pub fn finish(&self) {
+        if let Some(spinner) = self.spinner.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            spinner.finish_and_clear();
+        }
+    }
+
+    /// Shows the spinner (terminal only); `false` when there is none.
+    fn spin(&self, message: String) -> bool {
+        if !self.terminal {
+            return false;
+        }
+        let mut slot = self.spinner.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(spinner) = slot.as_ref() {
+            spinner.set_message(message);
+            return true;
+        }
+        let Ok(style) = ProgressStyle::with_template("  {spinner} {msg} ({elapsed})") else { return false };
+        let spinner =
+            ProgressBar::new_spinner().with_style(style).with_finish(ProgressFinish::AndClear).with_message(message);
+        spinner.set_draw_target(ProgressDrawTarget::stderr());
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        *slot = Some(spinner);
+        true
+    }
+
+    /// The text of an event's line.
+    fn line(&self, event: ProgressEvent) -> String {
+        let unencrypted = self.level.load(Ordering::Relaxed) == 0;
+        match event {
             ProgressEvent::ReadingCapabilities => "reading device capabilities (proto-ver)".to_owned(),
-            ProgressEvent::SecurityChosen { level, patch } => {
-                format!("security {} (patch {patch})", level.number())
-            }
+            ProgressEvent::SecurityChosen { level, patch } => match level.number() {
+                0 => "security 0: no encryption, no proof of possession".to_owned(),
+                2 => format!("security 2 (patch {patch})"),
+                n => format!("security {n}"),
+            },
+            ProgressEvent::Handshaking if unencrypted => "opening an unencrypted session".to_owned(),
             ProgressEvent::Handshaking => "establishing the secure session".to_owned(),
+            ProgressEvent::SessionEstablished if unencrypted => "session open (unencrypted)".to_owned(),
             ProgressEvent::SessionEstablished => "secure session established".to_owned(),
             ProgressEvent::RetryingHandshake => "retrying the handshake with the legacy SRP derivation".to_owned(),
             ProgressEvent::Scanning => "scanning for networks".to_owned(),
@@ -231,10 +322,63 @@ impl ProgressListener for StderrProgress {
             ProgressEvent::WaitingForCloud => "the cloud is not reachable yet; retrying".to_owned(),
             ProgressEvent::AssociationConfirmed { node_id } => format!("node {node_id} is on the account"),
             other => format!("{other:?}"),
+        }
+    }
+}
+
+impl Drop for StderrProgress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The step of the RainMaker flow (docs/protocol.md 8 order) an event belongs to.
+fn step_tag(event: &ProgressEvent) -> &'static str {
+    match event {
+        ProgressEvent::Claiming | ProgressEvent::Claimed { .. } => "claim",
+        ProgressEvent::Associating { .. } | ProgressEvent::Associated { .. } | ProgressEvent::NotAssociated => {
+            "associate"
+        }
+        ProgressEvent::ConfirmingAssociation
+        | ProgressEvent::WaitingForCloud
+        | ProgressEvent::AssociationConfirmed { .. } => "confirm",
+        ProgressEvent::Scanning | ProgressEvent::ScanFinished { .. } => "scan",
+        ProgressEvent::SendingCustomData { .. } => "custom",
+        ProgressEvent::SendingCredentials
+        | ProgressEvent::Applying
+        | ProgressEvent::Connecting { .. }
+        | ProgressEvent::Connected
+        | ProgressEvent::ResetAfterFailure => "wifi",
+        _ => "connect",
+    }
+}
+
+/// Whether the event is one of the RainMaker steps (always tagged).
+fn is_rainmaker_event(event: &ProgressEvent) -> bool {
+    matches!(step_tag(event), "claim" | "associate" | "confirm")
+}
+
+impl ProgressListener for StderrProgress {
+    fn on_progress(&self, event: ProgressEvent) {
+        if let ProgressEvent::SecurityChosen { level, .. } = &event {
+            self.level.store(level.number(), Ordering::Relaxed);
+        }
+        let tag = (self.tagged || is_rainmaker_event(&event)).then(|| step_tag(&event));
+        let joining = matches!(event, ProgressEvent::Connecting { .. });
+        let applying = matches!(event, ProgressEvent::Applying);
+        let line = terminal_safe(&self.line(event));
+        let line = match tag {
+            Some(tag) => format!("[{tag}] {line}"),
+            None => line,
         };
-        match tag {
-            Some(tag) => eprintln!("  - [{tag}] {}", terminal_safe(&line)),
-            None => eprintln!("  - {}", terminal_safe(&line)),
+        // While the device joins, a terminal shows one spinner line instead of a line per poll.
+        if joining && self.spin(line.clone()) {
+            return;
+        }
+        self.finish();
+        eprintln!("  - {line}");
+        if applying {
+            let _ = self.spin("waiting for the device to join".to_owned());
         }
     }
 }
@@ -274,9 +418,63 @@ pub fn terminal_safe(text: &str) -> String {
     out
 }
 
-/// One scan entry as a table line: SSID (terminal-safe), channel, RSSI, auth mode.
+/// `text` padded with spaces to `columns` terminal columns, counting each character's display
+/// width (an emoji or a CJK character takes two columns, a combining mark none), so that table
+/// columns line up whatever a device names its networks.
+pub fn pad_to_width(text: &str, columns: usize) -> String {
+    let width = UnicodeWidthStr::width(text);
+    let mut out = String::with_capacity(text.len() + columns.saturating_sub(width));
+    out.push_str(text);
+    out.extend(std::iter::repeat_n(' ', columns.saturating_sub(width)));
+    out
+}
+
+/// One scan entry as a table line: SSID (terminal-safe, padded by display width), channel, RSSI,
+/// auth mode.
 pub fn network_line(n: &WifiNetwork) -> String {
-    format!("{:<34} ch {:>2}  {:>4} dBm  {:?}", terminal_safe(&display_ssid(&n.ssid)), n.channel, n.rssi, n.auth)
+    let ssid = pad_to_width(&terminal_safe(&display_ssid(&n.ssid)), 34);
+    format!("{ssid} ch {:>2}  {:>4} dBm  {:?}", n.channel, n.rssi, n.auth)
+}
+
+/// A Thread status as JSON fields: `thread_state` (`attached`, `attaching`, `detached`,
+/// `failed`), and for an attached device `network_name`, `pan_id`, `ext_pan_id` (hex) and
+/// `channel`, for a failed one `fail_reason` (`dataset_invalid`, `network_not_found`, or
+/// `unknown`) and `fail_reason_raw`.
+pub fn thread_status_json(status: &ThreadStatus) -> serde_json::Value {
+    use serde_json::json;
+    match status {
+        ThreadStatus::Attached { pan_id, ext_pan_id, channel, name } => json!({
+            "thread_state": "attached",
+            "network_name": name,
+            "pan_id": pan_id,
+            "ext_pan_id": hex::encode(ext_pan_id),
+            "channel": channel,
+        }),
+        ThreadStatus::Attaching => json!({ "thread_state": "attaching" }),
+        ThreadStatus::Detached => json!({ "thread_state": "detached" }),
+        ThreadStatus::Failed(reason) => {
+            let (name, raw) = match reason {
+                ThreadFailReason::DatasetInvalid => ("dataset_invalid", None),
+                ThreadFailReason::NetworkNotFound => ("network_not_found", None),
+                ThreadFailReason::Unknown(code) => ("unknown", Some(*code)),
+            };
+            json!({ "thread_state": "failed", "fail_reason": name, "fail_reason_raw": raw })
+        }
+    }
+}
+
+/// A Thread status in words (device strings made terminal-safe).
+pub fn thread_status_text(status: &ThreadStatus) -> String {
+    match status {
+        ThreadStatus::Attached { pan_id, ext_pan_id, channel, name } => format!(
+            "the device attached to the Thread network `{}` (PAN ID 0x{pan_id:04x}, extended PAN ID {}, channel {channel})",
+            terminal_safe(name),
+            hex::encode(ext_pan_id)
+        ),
+        ThreadStatus::Attaching => "the device is still attaching to the Thread network".to_owned(),
+        ThreadStatus::Detached => "the device is detached from the Thread network".to_owned(),
+        ThreadStatus::Failed(reason) => format!("the device failed to attach to the Thread network ({reason:?})"),
+    }
 }
 
 /// One scan entry as JSON.
@@ -363,6 +561,28 @@ mod tests {
             assert_eq!(rainmaker_exit_code(&err), code, "{err:?}");
             assert_eq!(rainmaker_error_kind(&err), kind, "{err:?}");
         }
+    }
+
+    #[test]
+    fn scan_table_columns_line_up_by_display_width() {
+        let line = |ssid: &str| {
+            network_line(&WifiNetwork {
+                ssid: ssid.as_bytes().to_vec(),
+                channel: 6,
+                rssi: -40,
+                bssid: vec![1; 6],
+                auth: WifiAuthMode::from_raw(3),
+            })
+        };
+        let columns = |text: &str| UnicodeWidthStr::width(text.split(" ch ").next().unwrap_or_default());
+        // The coffee cup and CJK characters take two columns each, the combining accent none.
+        for ssid in ["Plain", "Café ☕", "東京タワー", "e\u{301}cole", "\u{1f600}\u{1f600}\u{1f600}"] {
+            assert_eq!(columns(&line(ssid)), 34, "{ssid:?}: {:?}", line(ssid));
+        }
+        assert!(line("Café ☕").starts_with("Café ☕ "));
+        // A name wider than the column is kept whole, not cut.
+        let wide = "☕".repeat(20);
+        assert!(line(&wide).starts_with(&format!("{wide} ch")), "{}", line(&wide));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Tokens, passwords, codes and secret keys are held in [`Secret`]s and never printed, logged or
 //! put in an error message.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 use crate::commands::{self, Progress};
 use crate::credentials::{self, StoredLogin};
 use crate::output;
+use crate::prompt::Prompter;
 use crate::{DeviceArgs, RainMakerArgs};
 
 /// Environment variable that carries the cloud password (it is never a command-line option).
@@ -83,18 +84,15 @@ fn cloud_client(base_url: &str, claim_url: &str) -> Result<RainMakerCloud, RainM
     RainMakerCloud::new(config, Arc::new(backend))
 }
 
-/// Reads one line from the terminal after a prompt on stderr.
-fn prompt_line(prompt: &str) -> Result<Zeroizing<String>, Failure> {
-    eprint!("{prompt}");
-    let _ = std::io::stderr().flush();
-    let mut line = Zeroizing::new(String::new());
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| invalid(format!("cannot read the terminal: {e}")))?;
-    let trimmed = Zeroizing::new(line.trim().to_owned());
-    Ok(trimmed)
+/// Reads one line from the terminal after a prompt on stderr, without surrounding white space
+/// (Ctrl-C: cancelled).
+async fn prompt_line(prompt: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let line = Prompter::new()?.line(prompt).await?;
+    Ok(Zeroizing::new(line.trim_ascii().to_vec()))
 }
 
 /// The password: from [`PASSWORD_ENV`], else prompted (hidden) on a terminal.
-fn read_password(email: &str) -> Result<Secret, Failure> {
+async fn read_password(email: &str) -> Result<Secret, Failure> {
     if let Some(value) = std::env::var_os(PASSWORD_ENV) {
         let text = value.into_string().map_err(|_| invalid(format!("{PASSWORD_ENV} is not valid UTF-8")))?;
         return Ok(Secret::from(text));
@@ -103,13 +101,24 @@ fn read_password(email: &str) -> Result<Secret, Failure> {
         return Err(invalid(format!("no password: set {PASSWORD_ENV} or run `login` on a terminal")));
     }
     let prompt = format!("RainMaker password for {}: ", output::terminal_safe(email));
-    let password = rpassword::prompt_password(prompt).map_err(|e| invalid(format!("cannot read the password: {e}")))?;
-    Ok(Secret::from(password))
+    Ok(Prompter::new()?.hidden(&prompt).await?)
 }
 
 /// `rainmaker-prov login`.
 pub async fn login_cmd(email: String, cloud_url: Option<String>, code: Option<Secret>) -> u8 {
-    match login(&email, cloud_url, code).await {
+    // Ctrl-C (at a prompt, or while the cloud answers) cancels: exit code 130. A prompt sees the
+    // same Ctrl-C and ends itself (terminal restored, line ended), perhaps a moment after this
+    // listener: it is given that moment before the login is dropped.
+    let login = login(&email, cloud_url, code);
+    tokio::pin!(login);
+    let result = tokio::select! {
+        biased;
+        result = &mut login => result,
+        Ok(()) = tokio::signal::ctrl_c() => tokio::time::timeout(Duration::from_millis(500), &mut login)
+            .await
+            .unwrap_or_else(|_| Err(Failure::from(Error::Cancelled))),
+    };
+    match result {
         Ok(()) => 0,
         Err(f) => report(&f, false),
     }
@@ -121,15 +130,15 @@ async fn login(email: &str, cloud_url: Option<String>, code: Option<Secret>) -> 
         return Err(invalid("--email must not be empty"));
     }
     let cloud = cloud_client(cloud_url.as_deref().unwrap_or(DEFAULT_BASE_URL), DEFAULT_CLAIM_URL)?;
-    let password = read_password(email)?;
+    let password = read_password(email).await?;
     match cloud.login(email, &password).await? {
         LoginOutcome::LoggedIn => {}
         LoginOutcome::CodeRequired { session } => {
             let code = match code {
                 Some(code) => code,
                 None if std::io::stdin().is_terminal() => {
-                    let line = prompt_line("Verification code (sent by the cloud): ")?;
-                    Secret::from(line.as_str())
+                    let line = prompt_line("Verification code (sent by the cloud): ").await?;
+                    Secret::from(line.as_slice())
                 }
                 None => {
                     return Err(invalid(
@@ -236,6 +245,7 @@ pub async fn provision_cmd(
     let json = device.json;
     let progress = Progress::tagged();
     let result = provision(&device, ssid, passphrase, thread_dataset, custom, &rm, &progress).await;
+    progress.finish();
     match result {
         Ok(()) => 0,
         Err(Failure::RainMaker(RainMakerError::Device(e))) => {

@@ -210,7 +210,39 @@ pub enum Error {
         /// The application's message.
         detail: String,
     },
-    /// The caller's input cannot be used (SSID too long, missing PoP, bad QR payload, ...).
+    /// The security scheme was fixed by the caller ([`crate::session::SecurityChoice::Fixed`]),
+    /// but the device's `proto-ver` says it uses another one: the handshake could not succeed,
+    /// so nothing was sent. Choose automatic detection or the device's scheme.
+    #[error(
+        "{chosen} was chosen, but the device reports {device} in its proto-ver answer (nothing was sent): \
+         use automatic detection or {device}"
+    )]
+    SecurityMismatch {
+        /// The scheme the caller fixed.
+        chosen: SecurityLevel,
+        /// The scheme the device reports.
+        device: SecurityLevel,
+    },
+    /// The device's scheme needs a credential the caller did not give: a proof of possession
+    /// (security 1) or the SRP password, or a PoP used as the password (security 2). Nothing was
+    /// sent.
+    #[error("{}", credentials_required_text(*.security))]
+    CredentialsRequired {
+        /// The device's scheme.
+        security: SecurityLevel,
+    },
+    /// The device does not offer what the request needs (for example a Thread dataset sent to a
+    /// Wi-Fi-only device): its `proto-ver` capabilities say so, and nothing was sent.
+    #[error("the device does not support {what} ({step}): {detail}")]
+    Unsupported {
+        /// The step that needed it.
+        step: Step,
+        /// What is missing, e.g. `Thread provisioning`.
+        what: String,
+        /// What the device reported instead.
+        detail: String,
+    },
+    /// The caller's input cannot be used (SSID too long, bad QR payload, ...).
     #[error("invalid input: {0}")]
     InvalidInput(String),
     /// The operation was cancelled by the caller.
@@ -223,6 +255,20 @@ pub enum Error {
     /// could not be started). Not caused by the device or the caller's input.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The text of [`Error::CredentialsRequired`].
+fn credentials_required_text(security: SecurityLevel) -> &'static str {
+    match security {
+        SecurityLevel::Sec2 => {
+            "the device uses security 2 and needs its SRP password (or the PoP used as the password); none was \
+             given: it is printed on the device or in its QR code"
+        }
+        _ => {
+            "the device uses security 1 with a proof of possession (PoP) and none was given: it is printed on the \
+             device or in its QR code"
+        }
+    }
 }
 
 /// Shorthand for results of this crate.

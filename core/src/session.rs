@@ -430,6 +430,14 @@ impl DeviceSession {
         let minimum = self.options.min_security;
         let level = match self.options.security {
             SecurityChoice::Fixed(level) => {
+                // A device that states its scheme runs only that one: any other handshake fails,
+                // so say so before trying (legacy firmware states none and is tried as asked).
+                if detected.source == proto_ver::DetectionSource::SecVer
+                    && let Ok(device) = SecurityLevel::try_from(detected.sec_ver)
+                    && device != level
+                {
+                    return Err(Error::SecurityMismatch { chosen: level, device });
+                }
                 // The caller's own choice contradicting the caller's own inputs is a usage error.
                 if let Some(need) = [Some(minimum), qr, implied].into_iter().flatten().find(|need| level < *need) {
                     return Err(Error::InvalidInput(format!(
@@ -476,18 +484,12 @@ impl DeviceSession {
             SecurityLevel::Sec1 => {
                 let pop = if use_pop { self.options.pop.clone().filter(|p| !p.is_empty()) } else { None };
                 if pop.is_none() && use_pop {
-                    return Err(Error::InvalidInput(
-                        "this device requires a proof of possession (PoP): give the one printed on the device or \
-                         in its QR code"
-                            .into(),
-                    ));
+                    return Err(Error::CredentialsRequired { security: level });
                 }
                 Credentials::Sec1 { pop }
             }
             SecurityLevel::Sec2 => {
-                let password = self.sec2_password().ok_or_else(|| {
-                    Error::InvalidInput("security 2 needs a password (or a PoP used as the password)".into())
-                })?;
+                let password = self.sec2_password().ok_or(Error::CredentialsRequired { security: level })?;
                 Credentials::Sec2 { username: self.sec2_username(), password }
             }
         })
@@ -648,9 +650,44 @@ impl DeviceSession {
         Ok(found)
     }
 
-    /// Sends Wi-Fi credentials (`prov-config` set).
+    /// Refuses credentials of a network kind the device's `proto-ver` capabilities rule out, before
+    /// anything is sent (a device handed the wrong kind fails to decode the request and drops the
+    /// link, which says nothing useful). Thread needs `thread_prov` (network_provisioning built for
+    /// Thread); Wi-Fi is refused only by a device that lists `thread_prov` without `wifi_prov`
+    /// (Wi-Fi-only firmware of every generation lists neither). Not connected: no check, the
+    /// exchange itself reports it.
+    async fn require_network_kind(&self, step: &Step, thread: bool) -> Result<()> {
+        let state = self.state.lock().await;
+        let Some(info) = &state.info else { return Ok(()) };
+        let (caps, listed) = match &info.version {
+            proto_ver::ProtoVersion::Json(v) => match &v.prov {
+                Some(prov) => (prov.cap.clone(), true),
+                None => (Vec::new(), false),
+            },
+            _ => (Vec::new(), false),
+        };
+        let has = |cap: &str| caps.iter().any(|c| c == cap);
+        let (supported, what) = if thread {
+            (has(proto_ver::CAP_THREAD_PROV), "Thread provisioning")
+        } else {
+            (!has(proto_ver::CAP_THREAD_PROV) || has(proto_ver::CAP_WIFI_PROV), "Wi-Fi provisioning")
+        };
+        if supported {
+            return Ok(());
+        }
+        let detail = if listed {
+            format!("its proto-ver capabilities are [{}]", caps.join(", "))
+        } else {
+            "its proto-ver answer lists no capabilities (firmware that provisions Wi-Fi only)".to_owned()
+        };
+        Err(Error::Unsupported { step: step.clone(), what: what.to_owned(), detail })
+    }
+
+    /// Sends Wi-Fi credentials (`prov-config` set). Refused before sending when the device's
+    /// capabilities rule Wi-Fi out ([`Error::Unsupported`]).
     pub async fn set_wifi_config(&self, ssid: &[u8], passphrase: &[u8]) -> Result<()> {
         let step = Step::SendCredentials;
+        self.require_network_kind(&step, false).await?;
         let req = wifi::set_config_request(ssid, passphrase).map_err(|e| Error::from_endpoint(step.clone(), e))?;
         self.emit(ProgressEvent::SendingCredentials);
         let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &req).await?;
@@ -757,12 +794,14 @@ impl DeviceSession {
         thread::parse_get_status_response(&resp).map_err(|e| Error::from_endpoint(step, e))
     }
 
-    /// Sends a Thread Active Operational Dataset (`prov-config` set). The dataset is checked first
+    /// Sends a Thread Active Operational Dataset (`prov-config` set). A device without the
+    /// `thread_prov` capability is refused ([`Error::Unsupported`]). The dataset is checked first
     /// ([`thread::validate_dataset`]): a malformed one is refused with [`Error::InvalidInput`]
     /// before anything is sent, since the device would accept it here and fail only at apply
     /// (docs/protocol.md 12.1).
     pub async fn set_thread_config(&self, dataset: &[u8]) -> Result<()> {
         let step = Step::SendCredentials;
+        self.require_network_kind(&step, true).await?;
         thread::validate_dataset(dataset).map_err(|e| Error::InvalidInput(e.to_string()))?;
         let req = thread::set_config_request(dataset).map_err(|e| Error::from_endpoint(step.clone(), e))?;
         self.emit(ProgressEvent::SendingCredentials);

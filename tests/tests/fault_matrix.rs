@@ -333,7 +333,7 @@ fn label(result: &Result<(), Error>) -> String {
         Error::DeviceProofMismatch => "DeviceProofMismatch".into(),
         Error::SecurityBelowMinimum { .. } => "SecurityBelowMinimum".into(),
         Error::PossibleImpostor { .. } => "PossibleImpostor".into(),
-        Error::InvalidInput(detail) if detail.contains("proof of possession") => "InvalidInput{MissingPop}".into(),
+        Error::CredentialsRequired { security: SecurityLevel::Sec1 } => "CredentialsRequired{Sec1}".into(),
         other => format!("{other:?}"),
     }
 }
@@ -426,7 +426,7 @@ fn accepted(scheme: Scheme, point: Point, fault: Fault) -> Option<Vec<String>> {
                     // A security 0 device whose capabilities are mangled looks like legacy
                     // firmware, which means security 1: the caller, who holds no PoP, is told one
                     // is needed.
-                    ok.push("InvalidInput{MissingPop}".into());
+                    ok.push("CredentialsRequired{Sec1}".into());
                 }
             }
             StepKind::Custom if !authenticated => {

@@ -136,7 +136,8 @@ async fn missing_pop_is_refused_before_any_handshake() {
         let session =
             DeviceSession::new(fx.transport.clone(), SessionOptions { security, ..SessionOptions::default() });
         let err = session.connect().await.unwrap_err();
-        assert!(matches!(&err, Error::InvalidInput(m) if m.contains("proof of possession")), "{security:?}: {err:?}");
+        assert!(matches!(&err, Error::CredentialsRequired { security: SecurityLevel::Sec1 }), "{security:?}: {err:?}");
+        assert!(err.to_string().contains("proof of possession (PoP)"), "{err}");
     }
     // Only proto-ver reached the device, twice: no handshake started without the PoP.
     assert_eq!(fx.device.stats().requests, 2);

@@ -598,6 +598,13 @@ impl SimDevice {
         &self.config
     }
 
+    /// Whether the provisioning service has stopped: [`SimConfig::auto_stop`] is set and that long
+    /// has passed since the device reported its connection. A stopped device answers nothing.
+    pub fn provisioning_stopped(&self) -> bool {
+        let mut st = self.lock();
+        self.is_stopped(&mut st)
+    }
+
     /// Request and session counters.
     pub fn stats(&self) -> SimStats {
         let st = self.lock();
