@@ -1,11 +1,12 @@
 //! Device simulator: the device side of the provisioning protocol, served in-process, over HTTP
-//! on loopback and over a pseudo-terminal.
+//! on loopback, over a pseudo-terminal and as a GATT peripheral ([`gatt_peripheral`]).
 
 #[cfg(feature = "sim-rainmaker")]
 pub mod cloud;
 #[cfg(feature = "console")]
 pub mod console_server;
 pub mod device;
+pub mod gatt_peripheral;
 pub mod http_server;
 #[cfg(feature = "sim-rainmaker")]
 pub mod node;

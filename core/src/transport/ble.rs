@@ -1,36 +1,39 @@
-//! BLE GATT transport over btleplug (docs/protocol.md §5.1): device discovery by advertised name,
-//! endpoint discovery through the 0x2901 user descriptions, and one write-with-response + read
-//! per exchange.
+//! BLE GATT transport over btleplug (docs/protocol.md §5.1): device discovery by advertised name
+//! ([`scan`], [`find_device`]) and [`BleTransport`], the GATT driver
+//! ([`super::gatt_driver::GattTransport`]) over a thin [`GattLink`] on btleplug. Everything
+//! protocol-specific (service choice, endpoint names from the 0x2901 user descriptions, size
+//! limits, timeouts, failure mapping) is the driver's, shared with the phones' BLE adapters.
 //!
 //! Feature `ble` (desktop and CLI; on Linux it talks to BlueZ over D-Bus and needs libdbus). Phones
-//! bring their own BLE stack through the foreign transport and can use [`super::gatt`] for the
-//! layout rules.
+//! bring their own BLE stack as a [`GattLink`] implementation.
 //!
-//! Failure semantics: a device reports a failed request (unknown endpoint, decryption, handler or
-//! handshake failure) either by dropping the link (Bluedroid) or by answering the write with ATT
-//! error 0x04 (NimBLE). Both give [`TransportError::ClosedWithoutResponse`]. A link found down
-//! before a write gives [`TransportError::Disconnected`]. After [`Transport::disconnect`] (or a
-//! dropped link) the next [`Transport::send`] connects again, which opens a new security session
-//! on the device.
+//! Failure semantics (the driver's): a device reports a failed request (unknown endpoint,
+//! decryption, handler or handshake failure) either by dropping the link (Bluedroid) or by
+//! answering the write with ATT error 0x04 (NimBLE). Both give
+//! [`TransportError::ClosedWithoutResponse`]. A link found down before a write gives
+//! [`TransportError::Disconnected`]. After [`Transport::disconnect`] (or a dropped link) the next
+//! [`Transport::send`] connects again, which opens a new security session on the device.
 //!
 //! BlueZ negotiates the ATT MTU itself (btleplug offers no MTU request on Linux) and splits long
 //! values into Read Blob / Prepare Write requests as needed, so a whole response always arrives
 //! in one read.
 
-use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use btleplug::api::{Central as _, Characteristic, Manager as _, Peripheral as _, ScanFilter, WriteType};
+use btleplug::api::{Central as _, Characteristic, Manager as _, Peripheral as _, ScanFilter, Service, WriteType};
 use btleplug::platform::{Adapter, Manager, Peripheral};
 use uuid::Uuid;
 
 use super::gatt::{self, NameFilter};
+use super::gatt_driver::{self, GattConfig, GattTransport};
+use super::gatt_link::{GattCharacteristicInfo, GattLink, GattLinkError, GattServiceInfo};
 use super::{Transport, TransportError, TransportKind};
 
 /// The largest request or response Bluedroid firmware with security 2 support carries.
-pub const BLE_MAX_PAYLOAD: usize = 481;
+pub const BLE_MAX_PAYLOAD: usize = gatt_driver::DEFAULT_MAX_PAYLOAD;
 
 /// How often the adapter's device list is polled during a scan.
 const SCAN_POLL: Duration = Duration::from_millis(200);
@@ -222,21 +225,190 @@ pub async fn find_device(filter: &NameFilter, duration: Duration) -> Result<BleD
     })
 }
 
-/// A connected device with its endpoints resolved.
-struct Link {
-    service_uuid: String,
-    endpoints: HashMap<String, Characteristic>,
+/// The [`GattLink`] of one btleplug peripheral. It keeps the btleplug objects of the last service
+/// discovery, to find a characteristic or descriptor by the UUIDs the driver hands back.
+struct BtleplugLink {
+    peripheral: Peripheral,
+    name: String,
+    /// The advertised services as the stack knows them (refreshed at each discovery, else the
+    /// scan's).
+    advertised: Mutex<Vec<String>>,
+    /// The services of the last discovery.
+    services: Mutex<Vec<Service>>,
 }
 
-/// Transport to a device in BLE provisioning mode.
+impl BtleplugLink {
+    fn new(device: &BleDevice) -> Self {
+        Self {
+            peripheral: device.peripheral.clone(),
+            name: device.name.clone(),
+            advertised: Mutex::new(device.advertised_services.clone()),
+            services: Mutex::new(Vec::new()),
+        }
+    }
+
+    async fn connected(&self) -> bool {
+        self.peripheral.is_connected().await.unwrap_or(false)
+    }
+
+    /// The error of a failed operation: [`GattLinkError::Disconnected`] when the link is down
+    /// after it, else an ATT refusal or a plain failure.
+    async fn failure(&self, error: btleplug::Error) -> GattLinkError {
+        let detail = error.to_string();
+        if !self.connected().await {
+            return GattLinkError::Disconnected { detail };
+        }
+        match att_error_code(&error.to_string()) {
+            Some(att_error) => GattLinkError::Refused { att_error },
+            None => GattLinkError::Failed { detail },
+        }
+    }
+
+    /// Fails with [`GattLinkError::Unreachable`] when the link is down: nothing is sent then.
+    async fn require_link(&self) -> Result<(), GattLinkError> {
+        if self.connected().await {
+            Ok(())
+        } else {
+            Err(GattLinkError::Unreachable { detail: "not connected".to_owned() })
+        }
+    }
+
+    fn characteristic(&self, service: &str, characteristic: &str) -> Result<Characteristic, GattLinkError> {
+        let unknown = || GattLinkError::Failed { detail: format!("no characteristic {characteristic}") };
+        let service = Uuid::parse_str(service).map_err(|_| unknown())?;
+        let uuid = Uuid::parse_str(characteristic).map_err(|_| unknown())?;
+        let services = self.services.lock().unwrap_or_else(PoisonError::into_inner);
+        services
+            .iter()
+            .filter(|s| s.uuid == service)
+            .flat_map(|s| s.characteristics.iter())
+            .find(|c| c.uuid == uuid)
+            .cloned()
+            .ok_or_else(unknown)
+    }
+}
+
+/// The ATT error code of a BlueZ error text (`Operation failed with ATT error: 0x04`).
+fn att_error_code(text: &str) -> Option<u8> {
+    let (_, rest) = text.split_once("ATT error: 0x")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_hexdigit).take(2).collect();
+    u8::from_str_radix(&digits, 16).ok()
+}
+
+#[async_trait]
+impl GattLink for BtleplugLink {
+    async fn connect(&self) -> Result<(), GattLinkError> {
+        if !self.connected().await {
+            self.peripheral
+                .connect()
+                .await
+                .map_err(|error| GattLinkError::Unreachable { detail: error.to_string() })?;
+        }
+        log::debug!("ble: connected to {}", self.name);
+        Ok(())
+    }
+
+    async fn discover_services(&self) -> Result<Vec<GattServiceInfo>, GattLinkError> {
+        self.require_link().await?;
+        if let Err(error) = self.peripheral.discover_services().await {
+            return Err(self.failure(error).await);
+        }
+        let services: Vec<Service> = self.peripheral.services().into_iter().collect();
+        // The advertisement as the stack knows it now, else as it was at the scan.
+        if let Ok(Some(properties)) = self.peripheral.properties().await
+            && !properties.services.is_empty()
+        {
+            *self.advertised.lock().unwrap_or_else(PoisonError::into_inner) =
+                properties.services.iter().map(Uuid::to_string).collect();
+        }
+        let infos = services
+            .iter()
+            .map(|service| GattServiceInfo {
+                uuid: service.uuid.to_string(),
+                characteristics: service
+                    .characteristics
+                    .iter()
+                    .map(|c| GattCharacteristicInfo {
+                        uuid: c.uuid.to_string(),
+                        descriptors: c.descriptors.iter().map(|d| d.uuid.to_string()).collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        *self.services.lock().unwrap_or_else(PoisonError::into_inner) = services;
+        Ok(infos)
+    }
+
+    async fn read_descriptor(
+        &self,
+        service: String,
+        characteristic: String,
+        descriptor: String,
+    ) -> Result<Vec<u8>, GattLinkError> {
+        let found = self.characteristic(&service, &characteristic)?;
+        let wanted = Uuid::parse_str(&descriptor).ok();
+        let descriptor = found
+            .descriptors
+            .iter()
+            .find(|d| Some(d.uuid) == wanted)
+            .ok_or_else(|| GattLinkError::Failed { detail: format!("no descriptor {descriptor}") })?;
+        match self.peripheral.read_descriptor(descriptor).await {
+            Ok(value) => Ok(value),
+            Err(error) => Err(self.failure(error).await),
+        }
+    }
+
+    async fn write_characteristic(
+        &self,
+        service: String,
+        characteristic: String,
+        value: Vec<u8>,
+    ) -> Result<(), GattLinkError> {
+        let found = self.characteristic(&service, &characteristic)?;
+        // A link found down before the write is not the device refusing the request.
+        self.require_link().await?;
+        match self.peripheral.write(&found, &value, WriteType::WithResponse).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.failure(error).await),
+        }
+    }
+
+    async fn read_characteristic(&self, service: String, characteristic: String) -> Result<Vec<u8>, GattLinkError> {
+        let found = self.characteristic(&service, &characteristic)?;
+        match self.peripheral.read(&found).await {
+            Ok(value) => Ok(value),
+            Err(error) => Err(self.failure(error).await),
+        }
+    }
+
+    fn write_limit(&self) -> Option<u32> {
+        // BlueZ negotiates the MTU and splits long writes itself.
+        None
+    }
+
+    fn advertised_services(&self) -> Vec<String> {
+        self.advertised.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    async fn disconnect(&self) {
+        let peripheral = &self.peripheral;
+        let outcome =
+            if peripheral.is_connected().await.unwrap_or(true) { peripheral.disconnect().await } else { Ok(()) };
+        match outcome {
+            Ok(()) => log::debug!("ble: disconnected from {}", self.name),
+            Err(error) => log::debug!("ble: disconnecting from {} failed: {error}", self.name),
+        }
+    }
+}
+
+/// Transport to a device in BLE provisioning mode: the [`GattTransport`] driver over btleplug.
 ///
 /// One instance talks to one device. Exchanges are serialised; a request is never written twice.
 /// Nothing is connected until [`BleTransport::connect`] or the first [`Transport::send`].
 pub struct BleTransport {
     device: BleDevice,
     config: BleConfig,
-    /// The connection; holding the lock is holding the right to exchange.
-    link: tokio::sync::Mutex<Option<Link>>,
+    driver: GattTransport,
 }
 
 impl std::fmt::Debug for BleTransport {
@@ -251,7 +423,18 @@ impl std::fmt::Debug for BleTransport {
 impl BleTransport {
     /// A transport to `device` (from [`scan`] or [`find_device`]).
     pub fn new(device: BleDevice, config: BleConfig) -> Self {
-        Self { device, config, link: tokio::sync::Mutex::new(None) }
+        let link: Arc<dyn GattLink> = Arc::new(BtleplugLink::new(&device));
+        let driver = GattTransport::new(
+            link,
+            GattConfig {
+                fallback_service_uuids: config.fallback_service_uuids.clone(),
+                max_payload: config.max_payload,
+                connect_timeout: config.connect_timeout,
+                discovery_timeout: config.discovery_timeout,
+                request_timeout: config.request_timeout,
+            },
+        );
+        Self { device, config, driver }
     }
 
     /// The device this transport talks to.
@@ -267,242 +450,43 @@ impl BleTransport {
     /// Connects now (instead of at the first exchange) and resolves the endpoints, so that an
     /// unreachable device or a missing provisioning service shows up early.
     pub async fn connect(&self) -> Result<(), TransportError> {
-        let mut link = self.link.lock().await;
-        if link.is_none() {
-            *link = Some(self.establish().await?);
-        }
-        Ok(())
+        self.driver.connect().await.map_err(|error| self.named(error))
     }
 
     /// The endpoint names of the current connection, sorted (empty when not connected).
     pub async fn endpoints(&self) -> Vec<String> {
-        let link = self.link.lock().await;
-        let mut names: Vec<String> = link.as_ref().map(|l| l.endpoints.keys().cloned().collect()).unwrap_or_default();
-        names.sort();
-        names
+        self.driver.endpoints().await
     }
 
     /// The UUID of each endpoint's characteristic on the current connection, sorted by name.
     pub async fn endpoint_uuids(&self) -> Vec<(String, String)> {
-        let link = self.link.lock().await;
-        let mut pairs: Vec<(String, String)> = link
-            .as_ref()
-            .map(|l| l.endpoints.iter().map(|(name, c)| (name.clone(), c.uuid.to_string())).collect())
-            .unwrap_or_default();
-        pairs.sort();
-        pairs
+        self.driver.endpoint_uuids().await
     }
 
     /// The provisioning service UUID of the current connection.
     pub async fn service_uuid(&self) -> Option<String> {
-        self.link.lock().await.as_ref().map(|l| l.service_uuid.clone())
+        self.driver.service_uuid().await
     }
 
-    /// Connects, discovers the services and maps endpoint names to characteristics.
-    async fn establish(&self) -> Result<Link, TransportError> {
-        let peripheral = &self.device.peripheral;
-        let name = &self.device.name;
-        let connect_timeout = self.config.connect_timeout;
-        bounded(
-            connect_timeout,
-            async {
-                if !peripheral.is_connected().await.unwrap_or(false) {
-                    peripheral
-                        .connect()
-                        .await
-                        .map_err(|error| TransportError::Unreachable(format!("{name}: connecting failed: {error}")))?;
-                }
-                Ok(())
-            },
-            || TransportError::Unreachable(format!("{name}: no connection within {} ms", millis(connect_timeout))),
-        )
-        .await?;
-        log::debug!("ble: connected to {name}");
-
-        let discovery_timeout = self.config.discovery_timeout;
-        let discovered = bounded(discovery_timeout, self.discover(), || {
-            TransportError::Unreachable(format!(
-                "{name}: service and endpoint discovery took longer than {} ms",
-                millis(discovery_timeout)
-            ))
-        })
-        .await;
-        if discovered.is_err() {
-            self.drop_link().await;
-        }
-        discovered
-    }
-
-    async fn discover(&self) -> Result<Link, TransportError> {
-        let peripheral = &self.device.peripheral;
-        let name = &self.device.name;
-        peripheral
-            .discover_services()
-            .await
-            .map_err(|error| TransportError::Unreachable(format!("{name}: service discovery failed: {error}")))?;
-        let services = peripheral.services();
-        let offered: Vec<String> = services.iter().map(|s| s.uuid.to_string()).collect();
-        // The advertisement as the stack knows it now, else as it was at the scan.
-        let advertised = match peripheral.properties().await {
-            Ok(Some(properties)) if !properties.services.is_empty() => {
-                properties.services.iter().map(Uuid::to_string).collect()
+    /// An unreachable device's error, naming the device.
+    fn named(&self, error: TransportError) -> TransportError {
+        match error {
+            TransportError::Unreachable(detail) => {
+                TransportError::Unreachable(format!("{}: {detail}", self.device.name))
             }
-            _ => self.device.advertised_services.clone(),
-        };
-        let service_uuid = gatt::pick_service_uuid(&advertised, &offered, &self.config.fallback_service_uuids)
-            .ok_or_else(|| {
-                TransportError::Unreachable(format!(
-                    "{name}: no provisioning service (offered: {})",
-                    if offered.is_empty() { "none".to_owned() } else { offered.join(", ") }
-                ))
-            })?;
-        let service = services
-            .iter()
-            .find(|s| s.uuid.to_string() == service_uuid)
-            .ok_or_else(|| TransportError::Unreachable(format!("{name}: service {service_uuid} vanished")))?;
-
-        let description_uuid =
-            Uuid::parse_str(gatt::USER_DESCRIPTION_UUID).map_err(|e| TransportError::Io(e.to_string()))?;
-        let mut described = Vec::new();
-        for characteristic in &service.characteristics {
-            let Some(descriptor) = characteristic.descriptors.iter().find(|d| d.uuid == description_uuid) else {
-                continue;
-            };
-            match peripheral.read_descriptor(descriptor).await {
-                Ok(value) => described.push((characteristic.clone(), value)),
-                Err(error) => {
-                    log::debug!("ble: cannot read the description of {}: {error}", characteristic.uuid);
-                }
-            }
-        }
-        let endpoints = if described.is_empty() {
-            legacy_endpoints(&service_uuid, &service.characteristics)
-        } else {
-            gatt::endpoint_map(described)
-        };
-        log::debug!("ble: {name}: service {service_uuid}, {} endpoints", endpoints.len());
-        Ok(Link { service_uuid, endpoints })
-    }
-
-    /// Disconnects the peripheral (best effort, bounded).
-    async fn drop_link(&self) {
-        let peripheral = &self.device.peripheral;
-        let outcome = tokio::time::timeout(self.config.connect_timeout, async {
-            if peripheral.is_connected().await.unwrap_or(true) { peripheral.disconnect().await } else { Ok(()) }
-        })
-        .await;
-        match outcome {
-            Ok(Ok(())) => log::debug!("ble: disconnected from {}", self.device.name),
-            Ok(Err(error)) => log::debug!("ble: disconnecting from {} failed: {error}", self.device.name),
-            Err(_elapsed) => log::debug!("ble: disconnecting from {} timed out", self.device.name),
+            other => other,
         }
     }
-
-    /// One write + read on an established link. `Err((error, keep_link))`.
-    async fn exchange(
-        &self,
-        characteristic: &Characteristic,
-        endpoint: &str,
-        data: &[u8],
-    ) -> Result<Vec<u8>, (TransportError, bool)> {
-        let peripheral = &self.device.peripheral;
-        let limit = self.config.request_timeout;
-        match tokio::time::timeout(limit, peripheral.write(characteristic, data, WriteType::WithResponse)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                // Bluedroid drops the link, NimBLE answers ATT 0x04: either way the device failed
-                // the request.
-                let connected = peripheral.is_connected().await.unwrap_or(false);
-                log::debug!("ble: write to {endpoint} failed ({error}); link up: {connected}");
-                return Err((TransportError::ClosedWithoutResponse, connected));
-            }
-            Err(_elapsed) => {
-                log::debug!("ble: write to {endpoint} timed out");
-                return Err((TransportError::Timeout(millis(limit)), false));
-            }
-        }
-        match tokio::time::timeout(limit, peripheral.read(characteristic)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => {
-                let connected = peripheral.is_connected().await.unwrap_or(false);
-                log::debug!("ble: read of {endpoint} failed ({error}); link up: {connected}");
-                if connected {
-                    Err((TransportError::Io(format!("reading {endpoint} failed: {error}")), true))
-                } else {
-                    Err((TransportError::Disconnected(format!("the link dropped while reading {endpoint}")), false))
-                }
-            }
-            Err(_elapsed) => {
-                log::debug!("ble: read of {endpoint} timed out");
-                Err((TransportError::Timeout(millis(limit)), false))
-            }
-        }
-    }
-}
-
-/// The endpoints of ESP-IDF v3.2 firmware, which has no user descriptions: the standard
-/// endpoints whose esp_prov-derived UUID the service offers.
-fn legacy_endpoints(
-    service_uuid: &str,
-    characteristics: &std::collections::BTreeSet<Characteristic>,
-) -> HashMap<String, Characteristic> {
-    let mut map = HashMap::new();
-    for (name, id) in gatt::STANDARD_ENDPOINT_IDS {
-        let Ok(uuid) = gatt::legacy_characteristic_uuid(service_uuid, id) else { continue };
-        if let Some(characteristic) = characteristics.iter().find(|c| c.uuid.to_string() == uuid) {
-            map.insert(name.to_owned(), characteristic.clone());
-        }
-    }
-    if !map.is_empty() {
-        log::debug!("ble: no user descriptions; using the legacy characteristic UUIDs");
-    }
-    map
 }
 
 #[async_trait]
 impl Transport for BleTransport {
     async fn send(&self, endpoint: String, data: Vec<u8>) -> Result<Vec<u8>, TransportError> {
-        let mut guard = self.link.lock().await;
-        if data.is_empty() {
-            return Err(TransportError::Io("empty request: NimBLE devices ignore zero-length writes".to_owned()));
-        }
-        if data.len() > self.config.max_payload {
-            return Err(TransportError::PayloadTooLarge { size: data.len(), limit: self.config.max_payload });
-        }
-        let link = match guard.take() {
-            Some(link) => {
-                if !self.device.peripheral.is_connected().await.unwrap_or(false) {
-                    log::debug!("ble: {} dropped the link", self.device.name);
-                    return Err(TransportError::Disconnected("the device dropped the BLE link".to_owned()));
-                }
-                link
-            }
-            None => self.establish().await?,
-        };
-        let Some(characteristic) = link.endpoints.get(&endpoint).cloned() else {
-            *guard = Some(link);
-            return Err(TransportError::EndpointNotFound(endpoint));
-        };
-        log::debug!("ble: {endpoint}: writing {} bytes", data.len());
-        match self.exchange(&characteristic, &endpoint, &data).await {
-            Ok(response) => {
-                log::debug!("ble: {endpoint}: read {} bytes", response.len());
-                *guard = Some(link);
-                Ok(response)
-            }
-            Err((error, keep)) => {
-                if keep {
-                    *guard = Some(link);
-                } else {
-                    self.drop_link().await;
-                }
-                Err(error)
-            }
-        }
+        self.driver.send(endpoint, data).await.map_err(|error| self.named(error))
     }
 
     fn max_payload(&self) -> Option<usize> {
-        Some(self.config.max_payload)
+        self.driver.max_payload()
     }
 
     fn kind(&self) -> TransportKind {
@@ -510,8 +494,6 @@ impl Transport for BleTransport {
     }
 
     async fn disconnect(&self) {
-        let mut guard = self.link.lock().await;
-        *guard = None;
-        self.drop_link().await;
+        self.driver.disconnect().await;
     }
 }

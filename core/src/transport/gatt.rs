@@ -1,7 +1,8 @@
 //! The GATT layout of a provisioning device (docs/protocol.md §5.1.1–§5.1.3), as pure functions:
-//! UUID byte order and derivation, endpoint ids, `name -> characteristic` maps and device-name
-//! filters. No I/O and no Bluetooth stack: the BLE transport and host applications (which bring
-//! their own BLE stack) share them.
+//! UUID byte order and derivation, endpoint ids, `name -> characteristic` maps, device-name
+//! filters and the advertisement filter of the phone adapters ([`advertisement_matches`]). No I/O
+//! and no Bluetooth stack: the GATT driver and host applications (which bring their own BLE
+//! stack) share them.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -82,6 +83,17 @@ fn hex_value(digit: u8) -> Option<u8> {
 /// The canonical form of a UUID string (lowercase), or an error when it is not one.
 pub fn normalize_uuid(uuid: &str) -> Result<String, InvalidUuid> {
     uuid_to_lsb_bytes(uuid).map(|bytes| uuid_from_lsb_bytes(&bytes))
+}
+
+/// The canonical 128-bit form of a UUID as BLE stacks print it: the 128-bit form in either case,
+/// or a 16- or 32-bit short form (`2901`, `0x2901`, `0000ffff`, as CoreBluetooth prints assigned
+/// numbers) expanded onto the Bluetooth base UUID `0000xxxx-0000-1000-8000-00805f9b34fb`.
+pub fn canonical_uuid(uuid: &str) -> Result<String, InvalidUuid> {
+    let digits = uuid.strip_prefix("0x").or_else(|| uuid.strip_prefix("0X")).unwrap_or(uuid);
+    if matches!(digits.len(), 4 | 8) && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(format!("{:0>8}-0000-1000-8000-00805f9b34fb", digits.to_ascii_lowercase()));
+    }
+    normalize_uuid(uuid)
 }
 
 /// The UUID of the characteristic with 16-bit id `id` in the service `service_uuid`: array bytes
@@ -178,11 +190,71 @@ impl NameFilter {
     }
 }
 
+/// Which advertisements a phone's scan accepts: the rule both phone adapters apply through
+/// [`advertisement_matches`].
+///
+/// The name rule is `exact_name` when set (the `name` of the device's QR code; `name_prefix` is
+/// then ignored), else `name_prefix` when set; names compare case-sensitively, as the mobile
+/// libraries do. A device matches when its advertised name passes the name rule, **or** when
+/// `service_uuids` is non-empty and the advertisement carries one of them (compared in canonical
+/// form, so case and 16-bit short forms do not matter) — even without a matching name (firmware
+/// with a custom device name). A filter with no name rule and no service UUID matches every
+/// device. To find exactly the device of a QR code, set `exact_name` and leave `service_uuids`
+/// empty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct AdvertisementFilter {
+    /// Accept names starting with this (default `PROV_`, [`DEFAULT_NAME_PREFIX`]).
+    pub name_prefix: Option<String>,
+    /// Accept exactly this name; takes precedence over `name_prefix`.
+    pub exact_name: Option<String>,
+    /// Also accept any device advertising one of these service UUIDs.
+    pub service_uuids: Vec<String>,
+}
+
+impl Default for AdvertisementFilter {
+    fn default() -> Self {
+        Self { name_prefix: Some(DEFAULT_NAME_PREFIX.to_owned()), exact_name: None, service_uuids: Vec::new() }
+    }
+}
+
+impl AdvertisementFilter {
+    /// Whether an advertisement (local name, if any, and service UUIDs) passes the filter; see the
+    /// type's documentation for the rule.
+    pub fn matches(&self, name: Option<&str>, service_uuids: &[String]) -> bool {
+        let name_rule = match (&self.exact_name, &self.name_prefix) {
+            (Some(exact), _) => Some(NameFilter::Exact(exact.clone())),
+            (None, Some(prefix)) => Some(NameFilter::Prefix(prefix.clone())),
+            (None, None) => None,
+        };
+        let Some(name_rule) = name_rule else {
+            return self.service_uuids.is_empty() || self.advertises_wanted_service(service_uuids);
+        };
+        name.is_some_and(|name| name_rule.matches(name)) || self.advertises_wanted_service(service_uuids)
+    }
+
+    fn advertises_wanted_service(&self, advertised: &[String]) -> bool {
+        if self.service_uuids.is_empty() {
+            return false;
+        }
+        let wanted: Vec<String> = self.service_uuids.iter().filter_map(|u| canonical_uuid(u).ok()).collect();
+        advertised.iter().filter_map(|u| canonical_uuid(u).ok()).any(|u| wanted.contains(&u))
+    }
+}
+
+/// Whether an advertisement with the local name `name` (if any) and the service UUIDs
+/// `service_uuids` passes `filter` (the rule is on [`AdvertisementFilter`]). Pure: the phone
+/// adapters call it for each scan result.
+#[cfg_attr(feature = "uniffi", uniffi::export)]
+pub fn advertisement_matches(filter: AdvertisementFilter, name: Option<String>, service_uuids: Vec<String>) -> bool {
+    filter.matches(name.as_deref(), &service_uuids)
+}
+
 /// The service to use on a device: the first advertised UUID that the device also offers, else
-/// the first fallback it offers. All UUIDs are compared in canonical form; malformed ones are
-/// ignored.
+/// the first fallback it offers. All UUIDs are compared in canonical form ([`canonical_uuid`]);
+/// malformed ones are ignored.
 pub fn pick_service_uuid(advertised: &[String], offered: &[String], fallbacks: &[String]) -> Option<String> {
-    let canonical = |list: &[String]| -> Vec<String> { list.iter().filter_map(|u| normalize_uuid(u).ok()).collect() };
+    let canonical = |list: &[String]| -> Vec<String> { list.iter().filter_map(|u| canonical_uuid(u).ok()).collect() };
     let offered = canonical(offered);
     canonical(advertised).into_iter().chain(canonical(fallbacks)).find(|candidate| offered.contains(candidate))
 }
@@ -314,5 +386,82 @@ mod tests {
             Some(MANAGER_SERVICE_UUID)
         );
         assert_eq!(pick_service_uuid(&[], &offered[..1], &fallbacks), None);
+        // CoreBluetooth prints assigned numbers in their short form.
+        assert_eq!(
+            pick_service_uuid(&["FFFF".to_owned()], &[LEGACY_SERVICE_UUID.to_uppercase()], &[]).as_deref(),
+            Some(LEGACY_SERVICE_UUID)
+        );
+    }
+
+    #[test]
+    fn short_uuids_expand_onto_the_base_uuid() {
+        assert_eq!(canonical_uuid("2901").unwrap(), USER_DESCRIPTION_UUID);
+        assert_eq!(canonical_uuid("0x2901").unwrap(), USER_DESCRIPTION_UUID);
+        assert_eq!(canonical_uuid("0000FFFF").unwrap(), LEGACY_SERVICE_UUID);
+        assert_eq!(canonical_uuid(&MANAGER_SERVICE_UUID.to_uppercase()).unwrap(), MANAGER_SERVICE_UUID);
+        for bad in ["", "290", "29011", "0x", "zzzz", "0x0x2901", "ffff-"] {
+            assert!(canonical_uuid(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn matches(filter: &AdvertisementFilter, name: Option<&str>, services: &[&str]) -> bool {
+        advertisement_matches(
+            filter.clone(),
+            name.map(str::to_owned),
+            services.iter().map(|s| (*s).to_owned()).collect(),
+        )
+    }
+
+    #[test]
+    fn advertisement_filter_defaults_to_the_prov_prefix() {
+        let filter = AdvertisementFilter::default();
+        assert_eq!(filter.name_prefix.as_deref(), Some(DEFAULT_NAME_PREFIX));
+        assert!(matches(&filter, Some("PROV_1a2b3c"), &[]));
+        assert!(matches(&filter, Some("PROV_1A2B3C"), &[EXAMPLE_SERVICE_UUID]));
+        assert!(!matches(&filter, Some("prov_1a2b3c"), &[]), "case-sensitive");
+        assert!(!matches(&filter, Some("Headphones"), &[EXAMPLE_SERVICE_UUID]), "no service rule by default");
+        assert!(!matches(&filter, None, &[EXAMPLE_SERVICE_UUID]));
+    }
+
+    #[test]
+    fn the_exact_name_wins_over_the_prefix() {
+        let filter = AdvertisementFilter { exact_name: Some("PROV_1a2b3c".into()), ..AdvertisementFilter::default() };
+        assert!(matches(&filter, Some("PROV_1a2b3c"), &[]));
+        assert!(!matches(&filter, Some("PROV_999999"), &[]), "the prefix no longer applies");
+        assert!(!matches(&filter, Some("PROV_1a2b3c0"), &[]));
+        assert!(!matches(&filter, None, &[]));
+    }
+
+    #[test]
+    fn an_advertised_service_matches_without_a_name() {
+        let filter = AdvertisementFilter {
+            service_uuids: vec![MANAGER_SERVICE_UUID.to_uppercase(), "not-a-uuid".into()],
+            ..AdvertisementFilter::default()
+        };
+        assert!(matches(&filter, Some("Thermostat"), &[MANAGER_SERVICE_UUID]));
+        assert!(matches(&filter, None, &["180F", MANAGER_SERVICE_UUID]));
+        assert!(matches(&filter, Some("PROV_1a2b3c"), &[]), "the name rule still applies");
+        assert!(!matches(&filter, Some("Thermostat"), &[EXAMPLE_SERVICE_UUID, "not-a-uuid"]));
+        let short = AdvertisementFilter { service_uuids: vec!["ffff".into()], ..AdvertisementFilter::default() };
+        assert!(matches(&short, None, &[LEGACY_SERVICE_UUID]));
+        // With the exact name too: either rule.
+        let both = AdvertisementFilter {
+            exact_name: Some("PROV_1a2b3c".into()),
+            service_uuids: vec![EXAMPLE_SERVICE_UUID.into()],
+            ..AdvertisementFilter::default()
+        };
+        assert!(matches(&both, Some("PROV_1a2b3c"), &[]));
+        assert!(matches(&both, Some("PROV_other"), &[EXAMPLE_SERVICE_UUID]));
+        assert!(!matches(&both, Some("PROV_other"), &[]));
+    }
+
+    #[test]
+    fn a_filter_without_a_name_rule() {
+        let any = AdvertisementFilter { name_prefix: None, exact_name: None, service_uuids: Vec::new() };
+        assert!(matches(&any, None, &[]), "no criterion: every device");
+        assert!(matches(&any, Some("Headphones"), &[]));
+        let by_service = AdvertisementFilter { service_uuids: vec![EXAMPLE_SERVICE_UUID.into()], ..any };
+        assert!(matches(&by_service, None, &[EXAMPLE_SERVICE_UUID]));
+        assert!(!matches(&by_service, Some("PROV_1a2b3c"), &[MANAGER_SERVICE_UUID]));
     }
 }

@@ -11,6 +11,7 @@ pub mod ble;
 #[cfg(feature = "console")]
 pub mod console;
 pub mod gatt;
+pub mod gatt_driver;
 pub mod gatt_link;
 #[cfg(feature = "softap")]
 pub mod http;
