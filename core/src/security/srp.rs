@@ -7,16 +7,28 @@
 //! transmitted (A 384 bytes, B minimal); `M2 = H(A || M1 || K)`.
 //!
 //! Values go in and out as big-endian byte strings. The modular arithmetic uses constant-time
-//! Montgomery forms from `crypto-bigint` (through the `srp` crate's building blocks); secret
+//! Montgomery forms from `crypto-bigint` (the group comes from the `srp` crate); secret
 //! intermediates are zeroized. This module is public only for known-answer tests.
+//!
+//! Speed-ups, all with the same results as plain exponentiation:
+//! - Powers of the fixed bases use a precomputed table (`FixedBaseTable`: one multiplication
+//!   per 4 exponent bits, no squarings): g (a process-wide table built at the third power of g,
+//!   so a process running a single handshake does not pay for it) for `g^a`, `g^x` and `g^b`,
+//!   with constant-time selection of every factor; and, on the device side, each verifier v for
+//!   `v^u` (u is public: variable time), built the second time a verifier is used and kept for
+//!   the 16 most recently used verifiers.
+//! - Secret exponents of variable bases have the exact width fixed by the public sizes: 1024
+//!   bits for the client's `a + u·x`, 256 bits for the device's b.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use ::srp::Group;
 use ::srp::bigint::modular::BoxedMontyForm;
-use ::srp::bigint::{BoxedUint, ConcatenatingMul, NonZero, Resize};
+use ::srp::bigint::{BoxedUint, ConcatenatingMul, NonZero, Resize, Word};
 use ::srp::groups::G3072;
-use ::srp::{ClientG3072, Group, ServerG3072};
 use sha2::{Digest, Sha512};
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
 use super::error::SecurityError;
@@ -30,11 +42,12 @@ pub const EXPONENT_LEN: usize = 32;
 
 const N_BITS: u32 = 3072;
 
+/// Bits of the client's exponent `a + u·x`: a < 2^256 and u, x < 2^512, so the sum is below 2^1024.
+const CLIENT_S_EXPONENT_BITS: u32 = 1024;
+
 /// Group constants computed once.
 struct Consts {
     g: BoxedMontyForm,
-    client: ClientG3072<Sha512>,
-    server: ServerG3072<Sha512>,
     n_bytes: [u8; N_LEN],
     n: NonZero<BoxedUint>,
     k: [u8; HASH_LEN],
@@ -59,8 +72,6 @@ fn consts() -> &'static Consts {
         }
         Consts {
             g: g.clone(),
-            client: ClientG3072::<Sha512>::new(),
-            server: ServerG3072::<Sha512>::new(),
             n_bytes,
             n: modulus.as_nz_ref().clone(),
             k,
@@ -123,9 +134,8 @@ pub fn compute_x(salt: &[u8], inner: &[u8; HASH_LEN], stripped: bool) -> Zeroizi
 
 /// `v = g^x mod N`, minimal big-endian.
 pub fn verifier_from_x(x: &[u8; HASH_LEN]) -> Vec<u8> {
-    let x_int = secret_int(x);
-    let v = consts().client.compute_g_x(&x_int);
-    v.to_be_bytes_trimmed_vartime().into_vec()
+    let v = g_pow_secret(x);
+    v.retrieve().to_be_bytes_trimmed_vartime().into_vec()
 }
 
 /// The verifier for a username/password/salt (minimal big-endian); `stripped` as in [`compute_x`].
@@ -137,18 +147,19 @@ pub fn compute_verifier(username: &[u8], password: &[u8], salt: &[u8], stripped:
 
 /// Client public value `A = g^a mod N`, padded to 384 bytes.
 pub fn client_public(a: &[u8; EXPONENT_LEN]) -> [u8; N_LEN] {
-    let a_int = secret_int(a);
-    let big_a = consts().client.compute_g_x(&a_int);
-    fixed_bytes(&big_a)
+    let big_a = g_pow_secret(a);
+    fixed_bytes(&big_a.retrieve())
 }
 
 /// Device public value `B = (k*v + g^b) mod N`, minimal big-endian (as the device sends it).
 pub fn device_public(b: &[u8; EXPONENT_LEN], verifier: &[u8]) -> Result<Vec<u8>, SecurityError> {
     let c = consts();
-    let v = public_int(verifier, "verifier")?;
-    let b_int = secret_int(b);
-    let big_b = c.server.compute_b_pub(&b_int, &c.k_int, &v);
-    Ok(big_b.to_be_bytes_trimmed_vartime().into_vec())
+    let params = c.g.params();
+    let v = BoxedMontyForm::new(public_int(verifier, "verifier")?, params);
+    let k_v = BoxedMontyForm::new(c.k_int.clone(), params).mul(&v);
+    let g_b = g_pow_secret(b);
+    let big_b = k_v.add(&g_b);
+    Ok(big_b.retrieve().to_be_bytes_trimmed_vartime().into_vec())
 }
 
 /// Whether a big-endian value is 0 modulo N (an invalid SRP public value).
@@ -180,12 +191,13 @@ pub fn client_premaster(
     let a_int = secret_int(a);
     let u_int = BoxedUint::from_be_slice_vartime(u);
     // Every intermediate that depends on x or a is wiped when it goes out of scope.
-    let g_x = Zeroizing::new(c.g.pow(&x_int));
+    let g_x = g_pow_secret(x);
     let k_g_x = Zeroizing::new(BoxedMontyForm::new(c.k_int.clone(), params).mul(&g_x));
     let base = Zeroizing::new(BoxedMontyForm::new(b_int, params).sub(&k_g_x));
     let u_x = Zeroizing::new(u_int.concatenating_mul(&*x_int));
     let exponent = Zeroizing::new(a_int.concatenating_add(&*u_x));
-    let s = Zeroizing::new(base.pow(&exponent).retrieve());
+    // The exponent width is fixed by the public sizes of a, u and x, not by the value.
+    let s = Zeroizing::new(base.pow_bounded_exp(&exponent, CLIENT_S_EXPONENT_BITS).retrieve());
     Ok(Zeroizing::new(s.to_be_bytes_trimmed_vartime().into_vec()))
 }
 
@@ -204,11 +216,16 @@ pub fn device_premaster(
     let params = c.g.params();
     let a_int = public_int(a_pub, "A")?;
     let v = public_int(verifier, "verifier")?;
-    let u_int = BoxedUint::from_be_slice_vartime(u);
     let b_int = secret_int(b);
+    // v^u: public base and public exponent (variable time is fine), from the verifier's table
+    // once the verifier has been seen before.
+    let v_u = match verifier_table(&v).and_then(|table| table.pow_vartime(u)) {
+        Some(v_u) => v_u,
+        None => BoxedMontyForm::new(v, params).pow(&BoxedUint::from_be_slice_vartime(u)),
+    };
     // (A * v^u)^b; the result and everything after the secret exponent is wiped.
-    let base = BoxedMontyForm::new(a_int, params).mul(&BoxedMontyForm::new(v, params).pow(&u_int));
-    let s = Zeroizing::new(base.pow(&b_int).retrieve());
+    let base = BoxedMontyForm::new(a_int, params).mul(&v_u);
+    let s = Zeroizing::new(base.pow_bounded_exp(&b_int, 8 * EXPONENT_LEN as u32).retrieve());
     Ok(Zeroizing::new(s.to_be_bytes_trimmed_vartime().into_vec()))
 }
 
@@ -259,6 +276,202 @@ fn fixed_bytes(value: &BoxedUint) -> [u8; N_LEN] {
     out
 }
 
+// ---------------------------------------------------------------- fixed-base exponentiation
+
+/// Exponent bits per window of a [`FixedBaseTable`] (one table row per 4 exponent bits).
+const WINDOW: usize = 4;
+/// Entries stored per row: digits 1 to 15 (digit 0 is the implicit one).
+const ROW: usize = (1 << WINDOW) - 1;
+/// Windows per exponent byte.
+const WINDOWS_PER_BYTE: usize = 8 / WINDOW;
+/// Exponent width the tables of g and v cover: the widest exponents are x and u (512 bits).
+const TABLE_BITS: usize = 8 * HASH_LEN;
+/// Exponentiations by g made without the table before it is built: a process that runs one
+/// handshake (g^a, g^x) does not pay for the table (about 1 900 multiplications).
+const G_UNTABLED_USES: usize = 2;
+/// Verifiers whose tables are kept (a simulator serving more devices rebuilds tables).
+const VERIFIER_CACHE_LEN: usize = 16;
+
+/// Fixed-base exponentiation table: `base^(j·16^i)` for every window `i` of a 512-bit exponent
+/// and every digit `j` from 1 to 15, in Montgomery form (about 720 KiB for the 3072-bit group).
+/// The powers of a public base are public, so the table is not zeroized.
+///
+/// [`Self::pow_ct`] computes `base^e` with one multiplication per 4 exponent bits and no
+/// squarings; each factor is picked by a constant-time select over the whole row, so the memory
+/// accesses and the number of multiplications depend only on the exponent's byte length.
+struct FixedBaseTable {
+    one: BoxedMontyForm,
+    windows: usize,
+    limbs: usize,
+    words: Vec<Word>,
+}
+
+impl FixedBaseTable {
+    /// The table of `base` for exponents of up to `bits` bits (rounded up to whole bytes).
+    fn new(base: &BoxedMontyForm, bits: usize) -> Self {
+        let windows = bits.div_ceil(8) * WINDOWS_PER_BYTE;
+        let one = BoxedMontyForm::one(base.params());
+        let limbs = one.as_montgomery().as_words().len();
+        let mut words = Vec::with_capacity(windows * ROW * limbs);
+        // base^(16^i) for the current row.
+        let mut row_base = base.clone();
+        for window in 0..windows {
+            let mut power = row_base.clone();
+            words.extend_from_slice(power.as_montgomery().as_words());
+            for _ in 2..=ROW {
+                power = power.mul(&row_base);
+                words.extend_from_slice(power.as_montgomery().as_words());
+            }
+            if window + 1 < windows {
+                row_base = power.mul(&row_base);
+            }
+        }
+        Self { one, windows, limbs, words }
+    }
+
+    /// Exponent width (bits) the table covers.
+    fn bits(&self) -> usize {
+        self.windows * WINDOW
+    }
+
+    /// The words of `base^(digit·16^window)`, `digit` from 1 to 15.
+    fn entry(&self, window: usize, digit: usize) -> &[Word] {
+        let start = (window * ROW + digit - 1) * self.limbs;
+        &self.words[start..start + self.limbs]
+    }
+
+    /// `base^e` for a secret big-endian exponent `e`, in constant time for a given byte length of
+    /// `e`; `None` when `e` is longer than the table covers.
+    fn pow_ct(&self, exponent: &[u8]) -> Option<BoxedMontyForm> {
+        let windows = exponent.len() * WINDOWS_PER_BYTE;
+        if windows > self.windows {
+            return None;
+        }
+        let mut acc: Option<Zeroizing<BoxedMontyForm>> = None;
+        let mut factor = Zeroizing::new(self.one.clone());
+        for window in 0..windows {
+            let digit = Zeroizing::new(window_digit(exponent, window));
+            let out = factor.as_montgomery_mut().as_mut_words();
+            out.copy_from_slice(self.one.as_montgomery().as_words());
+            for candidate in 1..=ROW {
+                // Every entry of the row is read; the one matching the digit is kept.
+                let hit = (candidate as u8).ct_eq(&*digit);
+                for (dst, src) in out.iter_mut().zip(self.entry(window, candidate)) {
+                    dst.conditional_assign(src, hit);
+                }
+            }
+            acc = Some(match acc {
+                None => factor.clone(),
+                Some(acc) => Zeroizing::new(acc.mul(&factor)),
+            });
+        }
+        Some(match acc {
+            Some(acc) => (*acc).clone(),
+            None => self.one.clone(),
+        })
+    }
+
+    /// `base^e` for a public big-endian exponent `e` (variable time: zero digits are skipped);
+    /// `None` when `e` is longer than the table covers.
+    fn pow_vartime(&self, exponent: &[u8]) -> Option<BoxedMontyForm> {
+        let windows = exponent.len() * WINDOWS_PER_BYTE;
+        if windows > self.windows {
+            return None;
+        }
+        let mut acc: Option<BoxedMontyForm> = None;
+        let mut factor = self.one.clone();
+        for window in 0..windows {
+            let digit = usize::from(window_digit(exponent, window));
+            if digit == 0 {
+                continue;
+            }
+            factor.as_montgomery_mut().as_mut_words().copy_from_slice(self.entry(window, digit));
+            acc = Some(match acc {
+                None => factor.clone(),
+                Some(acc) => acc.mul(&factor),
+            });
+        }
+        Some(acc.unwrap_or_else(|| self.one.clone()))
+    }
+}
+
+impl std::fmt::Debug for FixedBaseTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixedBaseTable").field("bits", &self.bits()).finish_non_exhaustive()
+    }
+}
+
+/// Digit `window` (counted from the least significant end) of a big-endian exponent.
+fn window_digit(exponent: &[u8], window: usize) -> u8 {
+    let byte = exponent[exponent.len() - 1 - window / WINDOWS_PER_BYTE];
+    (byte >> (WINDOW * (window % WINDOWS_PER_BYTE))) & (ROW as u8)
+}
+
+/// The table of g, built on first use after [`G_UNTABLED_USES`] exponentiations by g.
+fn g_table() -> Option<&'static FixedBaseTable> {
+    static TABLE: OnceLock<FixedBaseTable> = OnceLock::new();
+    static USES: AtomicUsize = AtomicUsize::new(0);
+    if let Some(table) = TABLE.get() {
+        return Some(table);
+    }
+    if USES.fetch_add(1, Ordering::Relaxed) < G_UNTABLED_USES {
+        return None;
+    }
+    Some(TABLE.get_or_init(|| FixedBaseTable::new(&consts().g, TABLE_BITS)))
+}
+
+/// `g^e` for a secret exponent, constant time for its byte length (table or plain ladder).
+fn g_pow_secret(exponent: &[u8]) -> Zeroizing<BoxedMontyForm> {
+    if let Some(result) = g_table().and_then(|table| table.pow_ct(exponent)) {
+        return Zeroizing::new(result);
+    }
+    let int = Zeroizing::new(BoxedUint::from_be_slice_vartime(exponent));
+    Zeroizing::new(consts().g.pow_bounded_exp(&int, 8 * exponent.len() as u32))
+}
+
+/// One cached verifier: seen once (no table yet) or with its table.
+struct CachedVerifier {
+    verifier: BoxedUint,
+    table: Option<Arc<FixedBaseTable>>,
+}
+
+/// The table of a verifier (at the modulus precision) seen before, building it on the second
+/// sighting: a verifier used for one session only costs no table. Keeps the
+/// [`VERIFIER_CACHE_LEN`] most recently used verifiers.
+fn verifier_table(verifier: &BoxedUint) -> Option<Arc<FixedBaseTable>> {
+    static CACHE: Mutex<Vec<CachedVerifier>> = Mutex::new(Vec::new());
+    let seen = {
+        let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        match cache.iter().position(|entry| entry.verifier == *verifier) {
+            Some(index) => {
+                let entry = cache.remove(index);
+                let table = entry.table.clone();
+                cache.insert(0, entry);
+                if table.is_some() {
+                    return table;
+                }
+                true
+            }
+            None => {
+                cache.truncate(VERIFIER_CACHE_LEN - 1);
+                cache.insert(0, CachedVerifier { verifier: verifier.clone(), table: None });
+                false
+            }
+        }
+    };
+    if !seen {
+        return None;
+    }
+    // Built outside the lock (several milliseconds); a concurrent duplicate build is harmless.
+    let base = BoxedMontyForm::new(verifier.clone(), consts().g.params());
+    let table = Arc::new(FixedBaseTable::new(&base, TABLE_BITS));
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(entry) = cache.iter_mut().find(|entry| entry.verifier == *verifier) {
+        entry.table = Some(table.clone());
+    }
+    Some(table)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +508,127 @@ mod tests {
         assert!(client_premaster(&modulus(), &x, &a, &u).is_err());
         assert_eq!(device_premaster(&[0u8; 384], &v, &u, &b), Err(SecurityError::InvalidPeerValue));
         assert_eq!(client_premaster(&big_b, &x, &a, &[0u8; 64]), Err(SecurityError::InvalidPeerValue));
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    fn plain_pow(base: &BoxedMontyForm, exponent: &[u8]) -> BoxedUint {
+        base.pow(&BoxedUint::from_be_slice_vartime(exponent)).retrieve()
+    }
+
+    fn edge_exponents(len: usize) -> Vec<Vec<u8>> {
+        let mut one = vec![0u8; len];
+        let mut top_only = vec![0u8; len];
+        let mut alternating = vec![0xa5u8; len];
+        if let (Some(last), Some(first)) = (one.last_mut(), top_only.first_mut()) {
+            *last = 1;
+            *first = 0x80;
+        }
+        if let Some(last) = alternating.last_mut() {
+            *last = 0x0f;
+        }
+        vec![vec![0u8; len], one, vec![0xffu8; len], top_only, alternating, vec![0x10u8; len]]
+    }
+
+    fn bases(rng: &mut StdRng) -> Vec<BoxedMontyForm> {
+        let params = consts().g.params();
+        let mut n_minus_1 = modulus();
+        n_minus_1[N_LEN - 1] -= 1;
+        let mut random = [0u8; N_LEN];
+        rng.fill_bytes(&mut random[1..]);
+        vec![
+            consts().g.clone(),
+            BoxedMontyForm::one(params),
+            BoxedMontyForm::new(public_int(&n_minus_1, "n-1").unwrap(), params),
+            BoxedMontyForm::new(public_int(&random, "random").unwrap(), params),
+        ]
+    }
+
+    #[test]
+    fn table_pow_matches_plain_pow() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for base in bases(&mut rng) {
+            let table = FixedBaseTable::new(&base, TABLE_BITS);
+            assert_eq!(table.bits(), TABLE_BITS);
+            for len in [0usize, 1, EXPONENT_LEN, HASH_LEN] {
+                let mut exponents = edge_exponents(len);
+                for _ in 0..4 {
+                    let mut e = vec![0u8; len];
+                    rng.fill_bytes(&mut e);
+                    exponents.push(e);
+                }
+                for e in exponents {
+                    let expected = plain_pow(&base, &e);
+                    assert_eq!(table.pow_ct(&e).unwrap().retrieve(), expected, "ct, exponent {e:02x?}");
+                    assert_eq!(table.pow_vartime(&e).unwrap().retrieve(), expected, "vartime, exponent {e:02x?}");
+                }
+            }
+            // Wider than the table: refused, never truncated.
+            assert!(table.pow_ct(&[1u8; HASH_LEN + 1]).is_none());
+            assert!(table.pow_vartime(&[1u8; HASH_LEN + 1]).is_none());
+        }
+    }
+
+    #[test]
+    fn small_table_and_odd_widths() {
+        let base = consts().g.clone();
+        let table = FixedBaseTable::new(&base, 12);
+        assert_eq!(table.bits(), 16);
+        for e in [[0u8, 0], [0, 1], [0xff, 0xff], [0x12, 0x34]] {
+            assert_eq!(table.pow_ct(&e).unwrap().retrieve(), plain_pow(&base, &e));
+        }
+        assert!(table.pow_ct(&[1, 2, 3]).is_none());
+    }
+
+    #[test]
+    fn g_power_with_and_without_table_agree() {
+        let mut rng = StdRng::seed_from_u64(9);
+        for _ in 0..G_UNTABLED_USES + 3 {
+            let mut a = [0u8; EXPONENT_LEN];
+            rng.fill_bytes(&mut a);
+            let expected = fixed_bytes(&plain_pow(&consts().g, &a));
+            assert_eq!(client_public(&a), expected);
+        }
+        assert!(g_table().is_some());
+        let x = compute_x(b"salt", &inner_hash(b"u", b"p"), false);
+        assert_eq!(verifier_from_x(&x), plain_pow(&consts().g, &x[..]).to_be_bytes_trimmed_vartime().into_vec());
+    }
+
+    #[test]
+    fn verifier_cache_gives_the_same_premaster() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        let x = compute_x(&salt, &inner_hash(b"cache", b"pw"), false);
+        let v = verifier_from_x(&x);
+        let a = [0x33u8; EXPONENT_LEN];
+        let b = [0x44u8; EXPONENT_LEN];
+        let big_a = client_public(&a);
+        let big_b = device_public(&b, &v).unwrap();
+        let u = compute_u(&big_a, &big_b).unwrap();
+        let expected = client_premaster(&big_b, &x, &a, &u).unwrap();
+        // First sighting (no table), second (table built), third (table reused).
+        for _ in 0..3 {
+            assert_eq!(*device_premaster(&big_a, &v, &u, &b).unwrap(), *expected);
+        }
+        let v_int = public_int(&v, "v").unwrap();
+        assert!(verifier_table(&v_int).is_some());
+        // More verifiers than the cache holds: evicted ones are rebuilt, results stay right.
+        for i in 0..VERIFIER_CACHE_LEN as u8 + 2 {
+            let other = verifier_from_x(&compute_x(&[i], &inner_hash(b"other", b"pw"), false));
+            let other_int = public_int(&other, "v").unwrap();
+            verifier_table(&other_int);
+            let table = verifier_table(&other_int).unwrap();
+            let base = BoxedMontyForm::new(other_int, consts().g.params());
+            assert_eq!(table.pow_vartime(&u).unwrap().retrieve(), plain_pow(&base, &u));
+        }
+        assert_eq!(*device_premaster(&big_a, &v, &u, &b).unwrap(), *expected);
     }
 }
 
