@@ -5,8 +5,9 @@
 //                     x86_64 into src/main/jniLibs (needs the NDK and `cargo install cargo-ndk`).
 //   generateBindings  the workspace's own uniffi-bindgen writes the Kotlin bindings into
 //                     src/main/kotlin (generated, gitignored; never edit them by hand).
-// Hand-written library sources (HttpUrlConnectionClient, the ready-made HTTP stack for the
-// RainMaker cloud client) live in src/main/java.
+// Hand-written library sources live in src/main/java: HttpUrlConnectionClient (the ready-made HTTP
+// stack for the RainMaker cloud client) and rainmaker/prov/ble (AndroidGattLink and BleScanner,
+// BLE on android.bluetooth for ProvDevice.ble).
 import org.gradle.api.tasks.Exec
 import org.jetbrains.kotlin.gradle.dsl.JvmTarget
 

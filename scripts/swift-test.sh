@@ -117,7 +117,8 @@ cargo run -q -p rainmaker-prov-ffi --bin uniffi-bindgen -- generate \
 sed -i 's|^\( *\)header "RainmakerProvFFI.h"|&\n\1header "RainmakerProvCoreFFI.h"|' "$gen/RainmakerProvFFI.modulemap"
 grep -q RainmakerProvCoreFFI.h "$gen/RainmakerProvFFI.modulemap" || { echo "module map not extended" >&2; exit 1; }
 
-# The README sample must be the code the tests compile.
+# The README sample must be the code the tests compile. Blocks fenced ```swift ios use CoreBluetooth
+# (the shipped BLE adapter), which Linux does not have; the README says so.
 python3 - ios/README.md ios/Tests/BindingTests/ReadmeSample.swift <<'PY'
 import re, sys
 readme, sample = (open(p, encoding="utf-8").read() for p in sys.argv[1:3])
@@ -131,6 +132,8 @@ PY
 mapfile -t tests < <(find ios/Tests/BindingTests -name '*.swift' | LC_ALL=C sort)
 # The library's hand-written sources (URLSessionHttpClient), compiled into the module with the
 # generated ones (the generated RainmakerProv.swift there, if any, is skipped).
+# CoreBluetoothGattLink.swift is wrapped in `#if canImport(CoreBluetooth)`: on Linux it compiles to
+# nothing (CoreBluetooth is Apple-only); the tests drive the same GattLink protocol with a Swift fake.
 mapfile -t shipped < <(find ios/Sources/RainmakerProv -name '*.swift' ! -name RainmakerProv.swift \
   ! -name RainmakerProvCore.swift | LC_ALL=C sort)
 stamp=$(cat "$gen"/* "${shipped[@]}" "${tests[@]}" | sha256sum | cut -d' ' -f1)

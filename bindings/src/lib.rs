@@ -8,16 +8,19 @@
 //! | --- | --- |
 //! | [`device`] | [`ProvDevice`]: one provisioning session with one device |
 //! | [`transport`] | [`ProvTransport`], implemented by the app (BLE) or built in (SoftAP, simulator) |
+//! | [`ble`] | `ProvDevice.ble` over the core's `GattLink`, [`BleOptions`], [`gatt_status_error`] (feature `gatt`) |
 //! | [`events`] | [`ProgressListener`], [`CancelHandle`] |
 //! | [`error`] | [`ProvError`], [`ProvStep`] |
 //! | [`types`] | options, capabilities, scan results, statuses |
 //! | [`qr`] | [`parse_qr_code`] |
 //! | [`rainmaker`] | [`RainMakerCloud`], [`AssociationPlan`] (feature `rainmaker`) |
 //! | [`logging`] | [`set_logger`], [`set_max_log_level`] |
-//! | [`sim`] | [`SimulatedDevice`] (feature `simulator`) |
+//! | [`sim`] | [`SimulatedDevice`], [`SimulatedPeripheral`] (feature `simulator`) |
 
 uniffi::setup_scaffolding!();
 
+#[cfg(feature = "gatt")]
+pub mod ble;
 pub mod device;
 pub mod error;
 pub mod events;
@@ -31,6 +34,8 @@ pub mod sim;
 pub mod transport;
 pub mod types;
 
+#[cfg(feature = "gatt")]
+pub use ble::{BleOptions, gatt_status_error};
 pub use device::ProvDevice;
 pub use error::{ProvError, ProvStep};
 pub use events::{CallbackError, CancelHandle, ProgressEvent, ProgressListener};
@@ -44,7 +49,9 @@ pub use rainmaker::{
 #[cfg(feature = "test-cloud")]
 pub use sim::{FakeCloudFault, FakeRainMakerCloud, SimulatedRainMaker, start_fake_cloud};
 #[cfg(feature = "simulator")]
-pub use sim::{SimulatedDevice, SimulatedDeviceConfig, SimulatedNetwork};
+pub use sim::{
+    SimulatedDevice, SimulatedDeviceConfig, SimulatedNetwork, SimulatedPeripheral, SimulatedPeripheralConfig,
+};
 pub use transport::{LinkKind, ProvTransport, TransportFailure};
 pub use types::{
     AppCapabilities, DeviceCapabilities, ProvOptions, SecurityLevel, SessionDetails, ThreadAttachment, ThreadNetwork,

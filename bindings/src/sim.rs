@@ -1,6 +1,7 @@
 //! [`SimulatedDevice`]: the core's in-process device simulator, for app tests, demos and UI work
 //! without hardware. It runs the device side of the real protocol (security 0/1/2, scan,
-//! credentials, status, control, custom echo endpoints).
+//! credentials, status, control, custom echo endpoints), and [`SimulatedPeripheral`]: the same device
+//! as a BLE peripheral behind the core's `GattLink` interface.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,10 +11,12 @@ use rainmaker_prov::endpoints::wifi::{WifiAuthMode, WifiNetwork as CoreWifiNetwo
 use rainmaker_prov::error::Error as CoreError;
 use rainmaker_prov::security::{Sec2Patch, Secret};
 use rainmaker_prov::sim::device::{SimAccessPoint, SimConfig, SimDevice, SimFlavor, SimSecurity};
+use rainmaker_prov::sim::gatt_peripheral::{FailureStyle, SimPeripheral};
 use rainmaker_prov::sim::http_server::{HttpDeviceServer, HttpServerHandle};
 use rainmaker_prov::transport::memory::MemoryTransport;
 
 use rainmaker_prov::transport::Transport;
+use rainmaker_prov::transport::gatt_link::{GattLink, GattLinkError, GattServiceInfo};
 
 use crate::error::ProvError;
 use crate::transport::{NativeTransport, ProvTransport};
@@ -189,6 +192,196 @@ impl SimulatedDevice {
     /// Requests the device handled so far.
     pub fn requests_handled(&self) -> u64 {
         self.device.stats().requests
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simulated BLE peripheral
+// ---------------------------------------------------------------------------------------------
+
+/// How a [`SimulatedPeripheral`] is built: the GATT layout and the faults of the simulated
+/// firmware's BLE stack.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SimulatedPeripheralConfig {
+    /// The advertised local name (default `PROV_51a000`).
+    #[uniffi(default = None)]
+    pub name: Option<String>,
+    /// The provisioning service UUID (default the ESP-IDF example's `021a9004-…`).
+    #[uniffi(default = None)]
+    pub service_uuid: Option<String>,
+    /// Whether the advertisement carries the provisioning service UUID (without it the driver
+    /// finds the service among its fallbacks).
+    #[uniffi(default = true)]
+    pub advertised: bool,
+    /// `false`: the ESP-IDF v3.2 layout, without 0x2901 user descriptions (service 0xFFFF, legacy
+    /// characteristic UUIDs); the driver must map the endpoints without them.
+    #[uniffi(default = true)]
+    pub descriptions: bool,
+    /// The largest value one write may carry, as `writeLimit()` reports it (for example 20: a
+    /// stack without MTU negotiation or long writes); a longer write fails.
+    #[uniffi(default = None)]
+    pub write_limit: Option<u32>,
+    /// The link drops in the middle of this write (1-based, over the peripheral's life): the
+    /// write is handled, and the read that follows fails with `GattLinkError.Disconnected`.
+    #[uniffi(default = None)]
+    pub drop_at_write: Option<u64>,
+    /// `true`: the firmware drops the link on a failed request (Bluedroid); `false`: it answers
+    /// the write with ATT error 0x04 and keeps the link (NimBLE).
+    #[uniffi(default = false)]
+    pub bluedroid: bool,
+}
+
+impl Default for SimulatedPeripheralConfig {
+    fn default() -> Self {
+        Self {
+            name: None,
+            service_uuid: None,
+            advertised: true,
+            descriptions: true,
+            write_limit: None,
+            drop_at_write: None,
+            bluedroid: false,
+        }
+    }
+}
+
+/// A simulated BLE peripheral in provisioning mode, serving a [`SimulatedDevice`] with the GATT
+/// layout of ESP-IDF firmware (the core's `SimPeripheral`). Its methods are those of the core's
+/// `GattLink`, so an app-side (Kotlin/Swift) `GattLink` can forward to it, adding its own
+/// failures, and be given to `ProvDevice.ble`: the whole BLE path except the radio.
+#[derive(uniffi::Object)]
+pub struct SimulatedPeripheral {
+    inner: Arc<SimPeripheral>,
+}
+
+impl std::fmt::Debug for SimulatedPeripheral {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedPeripheral").field("inner", &self.inner).finish()
+    }
+}
+
+impl SimulatedPeripheral {
+    /// Runs a link operation on the bindings' runtime (the simulated firmware handles requests
+    /// there, as it would on its own CPU).
+    async fn run<T, F>(&self, call: impl FnOnce(Arc<SimPeripheral>) -> F) -> Result<T, GattLinkError>
+    where
+        F: std::future::Future<Output = Result<T, GattLinkError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let fut = call(Arc::clone(&self.inner));
+        crate::runtime::spawn(fut).await.map_err(|e| GattLinkError::Failed { detail: e.to_string() })?
+    }
+}
+
+#[uniffi::export]
+impl SimulatedPeripheral {
+    /// A peripheral serving `device` (default configuration: advertised example service, user
+    /// descriptions, no write limit, NimBLE-style failures).
+    #[uniffi::constructor(default(config = None))]
+    pub fn new(device: Arc<SimulatedDevice>, config: Option<SimulatedPeripheralConfig>) -> Arc<Self> {
+        let config = config.unwrap_or_default();
+        let mut peripheral = SimPeripheral::new(device.device.clone());
+        if let Some(name) = config.name {
+            peripheral = peripheral.name(name);
+        }
+        if !config.descriptions {
+            peripheral = peripheral.without_descriptions();
+        }
+        if let Some(uuid) = config.service_uuid {
+            peripheral = peripheral.service_uuid(&uuid);
+        }
+        peripheral = peripheral.advertised(config.advertised).write_limit(config.write_limit);
+        if let Some(n) = config.drop_at_write {
+            peripheral = peripheral.drop_at_write(n);
+        }
+        if config.bluedroid {
+            peripheral = peripheral.failure_style(FailureStyle::Bluedroid);
+        }
+        Arc::new(Self { inner: Arc::new(peripheral) })
+    }
+
+    /// The advertised local name.
+    pub fn name(&self) -> String {
+        self.inner.advertised_name().to_owned()
+    }
+
+    /// `GattLink.connect`: connects (a new session on the device).
+    pub async fn connect(&self) -> Result<(), GattLinkError> {
+        self.run(|p| async move { p.connect().await }).await
+    }
+
+    /// `GattLink.discover_services`.
+    pub async fn discover_services(&self) -> Result<Vec<GattServiceInfo>, GattLinkError> {
+        self.run(|p| async move { p.discover_services().await }).await
+    }
+
+    /// `GattLink.read_descriptor`.
+    pub async fn read_descriptor(
+        &self,
+        service: String,
+        characteristic: String,
+        descriptor: String,
+    ) -> Result<Vec<u8>, GattLinkError> {
+        self.run(|p| async move { p.read_descriptor(service, characteristic, descriptor).await }).await
+    }
+
+    /// `GattLink.write_characteristic`: the device handles the request and stores its response.
+    pub async fn write_characteristic(
+        &self,
+        service: String,
+        characteristic: String,
+        value: Vec<u8>,
+    ) -> Result<(), GattLinkError> {
+        self.run(|p| async move { p.write_characteristic(service, characteristic, value).await }).await
+    }
+
+    /// `GattLink.read_characteristic`: the stored response.
+    pub async fn read_characteristic(&self, service: String, characteristic: String) -> Result<Vec<u8>, GattLinkError> {
+        self.run(|p| async move { p.read_characteristic(service, characteristic).await }).await
+    }
+
+    /// `GattLink.write_limit`.
+    pub fn write_limit(&self) -> Option<u32> {
+        GattLink::write_limit(self.inner.as_ref())
+    }
+
+    /// `GattLink.advertised_services`.
+    pub fn advertised_services(&self) -> Vec<String> {
+        GattLink::advertised_services(self.inner.as_ref())
+    }
+
+    /// `GattLink.disconnect`.
+    pub async fn disconnect(&self) {
+        if let Err(e) = self
+            .run(|p| async move {
+                p.disconnect().await;
+                Ok(())
+            })
+            .await
+        {
+            log::debug!("simulated peripheral: disconnect did not run: {e}");
+        }
+    }
+
+    /// Characteristic writes the peripheral received (accepted or not), over its life.
+    pub fn writes(&self) -> u64 {
+        self.inner.writes()
+    }
+
+    /// Connections made, over the peripheral's life.
+    pub fn connections(&self) -> u64 {
+        self.inner.connections()
+    }
+
+    /// Whether the link is up.
+    pub fn is_connected(&self) -> bool {
+        self.inner.is_connected()
+    }
+
+    /// Drops the link from the peripheral's side (the device went away): the next operation
+    /// finds it down.
+    pub fn drop_link(&self) {
+        self.inner.drop_link();
     }
 }
 

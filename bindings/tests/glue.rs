@@ -7,9 +7,11 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use rainmaker_prov::transport::gatt_link::{GattLink, GattLinkError, GattServiceInfo};
 use rainmaker_prov_ffi::{
     CallbackError, CancelHandle, LinkKind, ProgressEvent, ProgressListener, ProvDevice, ProvError, ProvOptions,
-    ProvStep, ProvTransport, SecurityLevel, SimulatedDevice, SimulatedDeviceConfig, TransportFailure,
+    ProvStep, ProvTransport, SecurityLevel, SimulatedDevice, SimulatedDeviceConfig, SimulatedPeripheral,
+    TransportFailure,
 };
 
 fn options(pop: &str, min: SecurityLevel) -> ProvOptions {
@@ -124,4 +126,61 @@ async fn wrong_pop_and_cancellation_are_typed() {
     assert_eq!(err, ProvError::Cancelled);
     // A cancelled call closes the secure session.
     assert_eq!(dev.wifi_status(None).await.unwrap_err(), ProvError::NotConnected);
+}
+
+/// An "app" GattLink written against the core's foreign trait, forwarding to the exported
+/// simulated peripheral (what the Kotlin and Swift fakes do) and reporting `write_limit`.
+struct AppGattLink {
+    target: Arc<SimulatedPeripheral>,
+    write_limit: Option<u32>,
+}
+
+#[async_trait]
+impl GattLink for AppGattLink {
+    async fn connect(&self) -> Result<(), GattLinkError> {
+        self.target.connect().await
+    }
+    async fn discover_services(&self) -> Result<Vec<GattServiceInfo>, GattLinkError> {
+        self.target.discover_services().await
+    }
+    async fn read_descriptor(&self, s: String, c: String, d: String) -> Result<Vec<u8>, GattLinkError> {
+        self.target.read_descriptor(s, c, d).await
+    }
+    async fn write_characteristic(&self, s: String, c: String, value: Vec<u8>) -> Result<(), GattLinkError> {
+        self.target.write_characteristic(s, c, value).await
+    }
+    async fn read_characteristic(&self, s: String, c: String) -> Result<Vec<u8>, GattLinkError> {
+        self.target.read_characteristic(s, c).await
+    }
+    fn write_limit(&self) -> Option<u32> {
+        self.write_limit.or(self.target.write_limit())
+    }
+    fn advertised_services(&self) -> Vec<String> {
+        self.target.advertised_services()
+    }
+    async fn disconnect(&self) {
+        self.target.disconnect().await;
+    }
+}
+
+#[tokio::test]
+async fn ble_constructor_runs_the_gatt_driver_over_an_app_link() {
+    let sim = device(SecurityLevel::Sec1, "pop");
+    let target = SimulatedPeripheral::new(sim.clone(), None);
+    let link = Arc::new(AppGattLink { target: target.clone(), write_limit: None });
+    let dev = ProvDevice::ble(link, options("pop", SecurityLevel::Sec1), None).unwrap();
+    assert_eq!(dev.connect(None).await.unwrap().security, SecurityLevel::Sec1);
+    let joined = dev.provision_wifi("RefPeer-Home".into(), "secretpass".into(), None).await.unwrap();
+    assert_eq!(joined.ssid, "RefPeer-Home");
+    assert!(target.writes() >= 4);
+
+    // A 20-byte write limit: the handshake request is refused before it is written.
+    let target = SimulatedPeripheral::new(device(SecurityLevel::Sec1, "pop"), None);
+    let link = Arc::new(AppGattLink { target: target.clone(), write_limit: Some(20) });
+    let dev = ProvDevice::ble(link, options("pop", SecurityLevel::Sec1), None).unwrap();
+    match dev.connect(None).await.unwrap_err() {
+        ProvError::PayloadTooLarge { step: ProvStep::Handshake, limit: 20, size } => assert!(size > 20),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(target.writes(), 1, "only proto-ver was written");
 }

@@ -26,9 +26,9 @@ use async_trait::async_trait;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GattCharacteristicInfo {
-    /// The characteristic's UUID, 128-bit text form (any case).
+    /// The characteristic's UUID, text form (any case; see the module notes on UUIDs).
     pub uuid: String,
-    /// The UUIDs of its descriptors (128-bit text form, any case); the driver reads the User
+    /// The UUIDs of its descriptors (text form, any case); the driver reads the User
     /// Description (0x2901, [`super::gatt::USER_DESCRIPTION_UUID`]) to learn endpoint names.
     pub descriptors: Vec<String>,
 }
@@ -37,7 +37,7 @@ pub struct GattCharacteristicInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GattServiceInfo {
-    /// The service's UUID, 128-bit text form (any case).
+    /// The service's UUID, text form (any case; see the module notes on UUIDs).
     pub uuid: String,
     /// Its characteristics, in the order the stack reports them.
     pub characteristics: Vec<GattCharacteristicInfo>,
@@ -116,7 +116,7 @@ pub trait GattLink: Send + Sync {
     /// the GATT maximum (512): for example 20 on a stack that negotiated no MTU and cannot do long
     /// writes. `None`: no limit beyond the protocol's own.
     fn write_limit(&self) -> Option<u32>;
-    /// The service UUIDs of the peripheral's advertisement (128-bit text form), used to pick the
+    /// The service UUIDs of the peripheral's advertisement (text form), used to pick the
     /// provisioning service; empty when unknown. The driver asks after
     /// [`GattLink::discover_services`], so an implementation may refresh them there.
     fn advertised_services(&self) -> Vec<String>;

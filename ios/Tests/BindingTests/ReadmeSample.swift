@@ -3,30 +3,6 @@
 import Foundation
 import RainmakerProv
 
-/// What the app's BLE layer offers: one write-then-read exchange on a named characteristic.
-protocol GattLink: AnyObject, Sendable {
-    func writeThenRead(characteristic: String, data: Data) async throws -> Data
-    var mtuPayload: Int { get }
-    func close() async
-}
-
-/// The app's BLE transport: endpoint names map to GATT characteristics (see docs/protocol.md 5.1).
-final class BleTransport: ProvTransport {
-    private let link: GattLink
-    init(link: GattLink) { self.link = link }
-
-    func send(endpoint: String, data: Data) async throws -> Data {
-        do {
-            return try await link.writeThenRead(characteristic: endpoint, data: data)
-        } catch let error as URLError {
-            throw TransportFailure.Disconnected(detail: error.localizedDescription)
-        }
-    }
-    func maxPayload() -> UInt32 { UInt32(link.mtuPayload) }
-    func linkKind() -> LinkKind { .ble }
-    func disconnect() async throws { await link.close() }
-}
-
 /// Forwards progress events to a closure.
 final class ProgressForwarder: ProgressListener {
     private let handler: @Sendable (ProgressEvent) -> Void
@@ -42,34 +18,47 @@ enum ProvisioningResult: Equatable {
     case failed(String)
 }
 
-/// Provisions the device whose QR code was scanned onto the given Wi-Fi network. Cancelling the
-/// Swift task cancels the provisioning.
-func provisionFromQrCode(
+/// The network the user picked from the device's scan, and its passphrase.
+struct WifiChoice {
+    let ssid: String
+    let passphrase: String
+}
+
+/// Provisions the device whose QR code was scanned: connects over BLE with the QR code's PoP (and
+/// security 2 username), lets the user pick one of the networks the device sees, sends it and
+/// waits until the device joined. `link` is the shipped `CoreBluetoothGattLink` of the device
+/// `BleCentral.scan` found (below), or any other `GattLink`. Cancelling the Swift task cancels
+/// the provisioning.
+func provisionOverBle(
     qrText: String,
-    transport: ProvTransport,
-    ssid: String,
-    passphrase: String,
+    link: GattLink,
+    chooseNetwork: ([WifiNetwork]) async -> WifiChoice,
     onProgress: @escaping @Sendable (ProgressEvent) -> Void
 ) async throws -> ProvisioningResult {
     let qr = try parseQrCode(text: qrText)
     let options = ProvOptions(minSecurity: .sec1, pop: qr.pop, sec2Username: qr.username)
-    let device = ProvDevice(transport: transport, options: options)
+    let device = try ProvDevice.ble(link: link, options: options)
     device.setProgressListener(listener: ProgressForwarder(onProgress))
     let cancel = CancelHandle()
     return try await withTaskCancellationHandler {
-        defer { Task { await device.disconnect() } }
+        let result: ProvisioningResult
         do {
             _ = try await device.connect(cancel: cancel)
-            return .joined(try await device.provisionWifi(ssid: ssid, passphrase: passphrase, cancel: cancel))
+            let choice = await chooseNetwork(try await device.scanWifi(cancel: cancel))
+            result = .joined(try await device.provisionWifi(
+                ssid: choice.ssid, passphrase: choice.passphrase, cancel: cancel))
         } catch ProvError.WrongCredentials {
-            return .wrongPop
+            result = .wrongPop
         } catch ProvError.WifiAuthFailed {
-            return .wrongWifiPassword
+            result = .wrongWifiPassword
         } catch ProvError.Cancelled {
+            await device.disconnect()
             throw CancellationError()
-        } catch let error as ProvError {
-            return .failed(error.localizedDescription)
+        } catch {
+            result = .failed(error.localizedDescription)
         }
+        await device.disconnect()
+        return result
     } onCancel: {
         cancel.cancel()
     }

@@ -187,40 +187,7 @@ await t.test("device errors are typed: wrong Wi-Fi passphrase, security below mi
     try checkEqual(ProvError.SecurityBelowMinimum(offered: .sec0, minimum: .sec1), below as? ProvError, "error")
 }
 
-await t.test("README sample: QR code -> BLE transport -> provisioned; task cancellation cancels") {
-    final class SimLink: GattLink, @unchecked Sendable {
-        let target: ProvTransport
-        let hangOn: String?
-        init(_ target: ProvTransport, hangOn: String? = nil) { self.target = target; self.hangOn = hangOn }
-        func writeThenRead(characteristic: String, data: Data) async throws -> Data {
-            if characteristic == hangOn { while true { try await Task.sleep(nanoseconds: 10_000_000) } }
-            return try await target.send(endpoint: characteristic, data: data)
-        }
-        var mtuPayload: Int { 512 }
-        func close() async { try? await target.disconnect() }
-    }
-    let sim = try sec2Device(password: "qr-pop-1234")
-    let qr = #"{"ver":"v1","name":"PROV_1A2B3C","username":"wifiprov","pop":"qr-pop-1234","transport":"ble"}"#
-    let events = RecordingListener()
-    let result = try await provisionFromQrCode(
-        qrText: qr, transport: BleTransport(link: SimLink(sim.transport())), ssid: home, passphrase: homePass
-    ) { events.onProgress(event: $0) }
-    guard case .joined = result else { throw AssertionFailed(description: "result \(result)") }
-    try check(events.events.contains { isCase($0, "connected") }, "events \(events.events)")
-    let wrong = try await provisionFromQrCode(
-        qrText: qr.replacingOccurrences(of: "qr-pop-1234", with: "bad"),
-        transport: BleTransport(link: SimLink(sim.transport())), ssid: home, passphrase: homePass) { _ in }
-    try checkEqual(ProvisioningResult.wrongPop, wrong, "wrong PoP")
-    let task = Task {
-        try await provisionFromQrCode(
-            qrText: qr, transport: BleTransport(link: SimLink(sim.transport(), hangOn: "prov-config")),
-            ssid: home, passphrase: homePass) { _ in }
-    }
-    try await Task.sleep(nanoseconds: 300_000_000)
-    task.cancel()
-    let error = try await expectError("cancelled task") { _ = try await task.value }
-    try check(error is CancellationError, "got \(error)")
-}
+await bleTests(t)
 
 await rainMakerTests(t)
 

@@ -5,41 +5,19 @@ package rainmaker.prov.samples
 import rainmaker.prov.AssociationPlan
 import rainmaker.prov.CancelHandle
 import rainmaker.prov.CloudTokens
-import rainmaker.prov.LinkKind
 import rainmaker.prov.ProgressEvent
 import rainmaker.prov.ProgressListener
 import rainmaker.prov.ProvDevice
 import rainmaker.prov.ProvException
 import rainmaker.prov.ProvOptions
-import rainmaker.prov.ProvTransport
 import rainmaker.prov.RainMakerCloud
 import rainmaker.prov.SecurityLevel
-import rainmaker.prov.TransportFailure
 import rainmaker.prov.WifiConnection
+import rainmaker.prov.WifiNetwork
 import rainmaker.prov.core.AssociationState
+import rainmaker.prov.core.GattLink
 import rainmaker.prov.http.HttpUrlConnectionClient
 import rainmaker.prov.parseQrCode
-
-/** What the app's BLE layer offers: one write-then-read exchange on a named characteristic. */
-interface GattLink {
-    suspend fun writeThenRead(characteristic: String, data: ByteArray): ByteArray
-    fun mtuPayload(): Int
-    suspend fun close()
-}
-
-/** The app's BLE transport: endpoint names map to GATT characteristics (see docs/protocol.md 5.1). */
-class BleTransport(private val link: GattLink) : ProvTransport {
-    override suspend fun send(endpoint: String, data: ByteArray): ByteArray =
-        try {
-            link.writeThenRead(endpoint, data)
-        } catch (e: java.io.IOException) {
-            throw TransportFailure.Disconnected(e.message ?: "BLE link lost")
-        }
-
-    override fun maxPayload(): UInt = link.mtuPayload().toUInt()
-    override fun linkKind(): LinkKind = LinkKind.BLE
-    override suspend fun disconnect() = link.close()
-}
 
 /** What the UI shows. */
 sealed interface ProvisioningResult {
@@ -49,24 +27,32 @@ sealed interface ProvisioningResult {
     data class Failed(val reason: String) : ProvisioningResult
 }
 
-/** Provisions the device whose QR code was scanned onto the given Wi-Fi network. */
-suspend fun provisionFromQrCode(
+/** The network the user picked from the device's scan, and its passphrase. */
+data class WifiChoice(val ssid: String, val passphrase: String)
+
+/**
+ * Provisions the device whose QR code was scanned: connects over BLE with the QR code's PoP (and
+ * security 2 username), lets the user pick one of the networks the device sees, sends it and waits
+ * until the device joined. [link] is the shipped `AndroidGattLink` of the device `BleScanner`
+ * found (below), or any other `GattLink`.
+ */
+suspend fun provisionOverBle(
     qrText: String,
-    transport: ProvTransport,
-    ssid: String,
-    passphrase: String,
+    link: GattLink,
+    chooseNetwork: suspend (List<WifiNetwork>) -> WifiChoice,
     cancel: CancelHandle,
     onProgress: (ProgressEvent) -> Unit,
 ): ProvisioningResult {
     val qr = parseQrCode(qrText)
     val options = ProvOptions(minSecurity = SecurityLevel.SEC1, pop = qr.pop, sec2Username = qr.username)
-    return ProvDevice(transport, options).use { device ->
+    return ProvDevice.ble(link, options).use { device ->
         device.setProgressListener(object : ProgressListener {
             override fun onProgress(event: ProgressEvent) = onProgress(event)
         })
         try {
             device.connect(cancel)
-            ProvisioningResult.Joined(device.provisionWifi(ssid, passphrase, cancel))
+            val choice = chooseNetwork(device.scanWifi(cancel))
+            ProvisioningResult.Joined(device.provisionWifi(choice.ssid, choice.passphrase, cancel))
         } catch (e: ProvException.WrongCredentials) {
             ProvisioningResult.WrongPop
         } catch (e: ProvException.WifiAuthFailed) {

@@ -27,6 +27,20 @@ suspend inline fun <reified E : Throwable> expectThrows(what: String, block: sus
     throw AssertionFailed("$what: expected ${E::class.simpleName}, nothing was thrown")
 }
 
+/**
+ * Objects kept reachable until the running test ends. The JVM may collect a generated object
+ * (and uniffi's cleaner then frees the Rust object: a fake cloud or a simulated device's HTTP
+ * server stops) as soon as the test stops referencing it, even though the test still talks to the
+ * server through its address.
+ */
+private val pinned: MutableList<Any> = java.util.Collections.synchronizedList(mutableListOf())
+
+/** Keeps [value] alive until the end of the current test; returns it. */
+fun <T : Any> pin(value: T): T {
+    pinned.add(value)
+    return value
+}
+
 class TestRunner {
     private var passed = 0
     private var failed = 0
@@ -34,7 +48,11 @@ class TestRunner {
     fun test(name: String, timeoutMs: Long = 60_000, block: suspend () -> Unit) {
         val started = System.nanoTime()
         try {
-            runBlocking { withTimeout(timeoutMs) { block() } }
+            try {
+                runBlocking { withTimeout(timeoutMs) { block() } }
+            } finally {
+                pinned.clear()
+            }
             passed++
             println("ok   $name (${(System.nanoTime() - started) / 1_000_000} ms)")
         } catch (e: Throwable) {

@@ -32,10 +32,6 @@ import rainmaker.prov.SimulatedNetwork
 import rainmaker.prov.WifiStatus
 import rainmaker.prov.libraryVersion
 import rainmaker.prov.parseQrCode
-import rainmaker.prov.samples.BleTransport
-import rainmaker.prov.samples.GattLink
-import rainmaker.prov.samples.ProvisioningResult
-import rainmaker.prov.samples.provisionFromQrCode
 import rainmaker.prov.setLogger
 import rainmaker.prov.setMaxLogLevel
 
@@ -261,7 +257,7 @@ fun main() {
 
     t.test("built-in SoftAP transport over HTTP to the simulator on loopback") {
         val sim = sec2Device(password = "softap-pass")
-        val address = sim.serveHttp()
+        val address = pin(sim).serveHttp()
         ProvDevice.softap(address, options("softap-pass", SecurityLevel.SEC2)).use { device ->
             device.connect()
             checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "joined over HTTP")
@@ -283,24 +279,7 @@ fun main() {
         check(records.none { it.message.contains("abcd1234") }) { "a PoP was logged" }
     }
 
-    t.test("README sample: QR code -> BLE transport -> provisioned") {
-        val sim = sec2Device(password = "qr-pop-1234")
-        val target = sim.transport()
-        val link = object : GattLink {
-            override suspend fun writeThenRead(characteristic: String, data: ByteArray) = target.send(characteristic, data)
-            override fun mtuPayload() = 512
-            override suspend fun close() = target.disconnect()
-        }
-        val events = Collections.synchronizedList(mutableListOf<ProgressEvent>())
-        val qr = """{"ver":"v1","name":"PROV_1A2B3C","username":"wifiprov","pop":"qr-pop-1234","transport":"ble"}"""
-        val result = provisionFromQrCode(qr, BleTransport(link), HOME, HOME_PASS, CancelHandle()) { events.add(it) }
-        check(result is ProvisioningResult.Joined) { "result $result" }
-        check(events.contains(ProgressEvent.Connected)) { "events $events" }
-        val wrong = provisionFromQrCode(
-            qr.replace("qr-pop-1234", "bad"), BleTransport(link), HOME, HOME_PASS, CancelHandle(),
-        ) {}
-        checkEquals(ProvisioningResult.WrongPop, wrong, "wrong PoP")
-    }
+    bleTests(t)
 
     rainMakerTests(t)
 

@@ -31,7 +31,7 @@ const val RM_PASS = "hunter22"
 const val RM_POP = "abcd1234"
 
 fun cloudClient(fake: FakeRainMakerCloud) =
-    RainMakerCloud(HttpUrlConnectionClient(), fake.baseUrl(), fake.claimUrl(), 10_000uL)
+    RainMakerCloud(HttpUrlConnectionClient(), pin(fake).baseUrl(), fake.claimUrl(), 10_000uL)
 
 suspend fun loggedIn(fake: FakeRainMakerCloud): RainMakerCloud {
     val cloud = cloudClient(fake)
@@ -100,7 +100,7 @@ fun rainMakerTests(t: TestRunner) {
     t.test("rainmaker: HttpUrlConnectionClient bounds bodies, unreachable clouds are typed, requests redact") {
         val fake = startFakeCloud(RM_USER, RM_PASS)
         val body = """{"user_name":"$RM_USER","password":"$RM_PASS"}""".toByteArray()
-        val request = HttpRequest(HttpMethod.POST, fake.baseUrl() + "login2", listOf(HttpHeader("Content-Type", "application/json")), body)
+        val request = HttpRequest(HttpMethod.POST, pin(fake).baseUrl() + "login2", listOf(HttpHeader("Content-Type", "application/json")), body)
         val answer = HttpUrlConnectionClient().send(request)
         checkEquals(200, answer.status.toInt(), "status")
         expectThrows<HttpException.TooLarge>("bounded body") { HttpUrlConnectionClient(maxBodyBytes = 64).send(request) }
@@ -271,7 +271,7 @@ fun rainMakerTests(t: TestRunner) {
 
     t.test("README sample: RainMaker over SoftAP with a PoP and the account") {
         val (fake, sim, _) = setup(SimulatedRainMaker.ChallengeResponse("node-readme"))
-        val address = sim.serveHttp()
+        val address = pin(sim).serveHttp()
         val cloud = cloudClient(fake)
         val saved = mutableListOf<CloudTokens>()
         val wrong = addRainMakerDevice(cloud, RM_USER, "bad", address, RM_POP, HOME, HOME_PASS, { saved.add(it) }) {}
