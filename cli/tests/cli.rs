@@ -2,47 +2,14 @@
 //! output and every documented exit code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rainmaker-prov");
+mod common;
 
-/// A `rainmaker-prov sim` process, killed on drop.
-struct Sim {
-    child: Child,
-    addr: String,
-}
-
-impl Sim {
-    fn start(args: &[&str]) -> Sim {
-        let delay: &[&str] = if args.contains(&"--join-delay-ms") { &[] } else { &["--join-delay-ms", "50"] };
-        let mut child = Command::new(BIN)
-            .args(["sim", "--transport", "softap", "--listen", "127.0.0.1:0"])
-            .args(delay)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line
-            .split_whitespace()
-            .find(|w| w.starts_with("127.0.0.1:"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_owned();
-        Sim { child, addr }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{BIN, Sim};
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).stdin(Stdio::null()).output().unwrap()
@@ -70,7 +37,7 @@ fn provisions_the_simulator_for_every_scheme() {
         (vec!["--sec", "2", "--pop", "abcd1234", "--sec-patch-ver", "0"], vec!["--pop", "abcd1234"]),
         (vec!["--sec", "2", "--pop", "abcd1234"], vec!["--pop", "abcd1234"]),
     ] {
-        let sim = Sim::start(&sim_args);
+        let sim = Sim::softap(&sim_args);
         let mut args = prov_args.clone();
         args.extend(["--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--custom-data", "custom-data=hi"]);
         let out = provision(&sim.addr, &args);
@@ -84,7 +51,7 @@ fn provisions_the_simulator_for_every_scheme() {
 
 #[test]
 fn qr_code_gives_the_pop_and_username() {
-    let sim = Sim::start(&["--sec", "2", "--pop", "abcd1234", "--username", "threadprov"]);
+    let sim = Sim::softap(&["--sec", "2", "--pop", "abcd1234", "--username", "threadprov"]);
     let qr = r#"{"ver":"v1","name":"PROV_1A2B3C","username":"threadprov","pop":"abcd1234","transport":"softap"}"#;
     let out = provision(&sim.addr, &["--qrcode", qr, "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -93,7 +60,7 @@ fn qr_code_gives_the_pop_and_username() {
 
 #[test]
 fn scan_lists_the_networks_as_json() {
-    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    let sim = Sim::softap(&["--sec", "1", "--pop", "abcd1234"]);
     let out = run(&["scan", "--transport", "softap", "--host", &sim.addr, "--pop", "abcd1234", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json_of(&out);
@@ -107,14 +74,14 @@ fn exit_code_2_for_usage_errors() {
     assert_eq!(run(&["provision", "--no-such-flag"]).status.code(), Some(2));
     assert_eq!(run(&["provision", "--min-sec", "7", "--ssid", "x", "--host", "127.0.0.1:9"]).status.code(), Some(2));
     // No SSID and no terminal to pick from.
-    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    let sim = Sim::softap(&["--sec", "1", "--pop", "abcd1234"]);
     assert_eq!(provision(&sim.addr, &["--pop", "abcd1234"]).status.code(), Some(2));
 }
 
 #[test]
 fn exit_code_3_for_a_wrong_pop_without_echoing_it() {
     for sec in ["1", "2"] {
-        let sim = Sim::start(&["--sec", sec, "--pop", "abcd1234"]);
+        let sim = Sim::softap(&["--sec", sec, "--pop", "abcd1234"]);
         let out =
             provision(&sim.addr, &["--pop", "WRONGPOP99", "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
         assert_eq!(out.status.code(), Some(3), "sec {sec}");
@@ -126,7 +93,7 @@ fn exit_code_3_for_a_wrong_pop_without_echoing_it() {
 
 #[test]
 fn exit_code_4_for_a_wrong_wifi_passphrase() {
-    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    let sim = Sim::softap(&["--sec", "1", "--pop", "abcd1234"]);
     let out = provision(&sim.addr, &["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "badpassphrase"]);
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(json_of(&out)["error"], "wifi_auth_failed");
@@ -134,14 +101,14 @@ fn exit_code_4_for_a_wrong_wifi_passphrase() {
 
 #[test]
 fn exit_code_5_for_an_unknown_network() {
-    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    let sim = Sim::softap(&["--sec", "1", "--pop", "abcd1234"]);
     let out = provision(&sim.addr, &["--pop", "abcd1234", "--ssid", "Nowhere", "--passphrase", "whatever1"]);
     assert_eq!(out.status.code(), Some(5));
 }
 
 #[test]
 fn exit_code_6_for_a_timeout() {
-    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234", "--join-delay-ms", "60000"]);
+    let sim = Sim::softap(&["--sec", "1", "--pop", "abcd1234", "--join-delay-ms", "60000"]);
     let out = provision(
         &sim.addr,
         &["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--timeout", "2"],
@@ -191,7 +158,7 @@ fn exit_code_8_for_a_device_that_speaks_nonsense() {
 
 #[test]
 fn exit_code_9_for_security_below_the_minimum() {
-    let sim = Sim::start(&["--sec", "0"]);
+    let sim = Sim::softap(&["--sec", "0"]);
     let out = provision(&sim.addr, &["--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
     assert_eq!(out.status.code(), Some(9));
     assert_eq!(json_of(&out)["error"], "security_below_minimum");
@@ -200,7 +167,7 @@ fn exit_code_9_for_security_below_the_minimum() {
 #[test]
 fn exit_code_9_for_a_device_that_may_be_an_impostor() {
     // A security 1 device without a PoP (`no_pop`) while the user holds one: refused, nothing sent.
-    let no_pop = Sim::start(&["--sec", "1"]);
+    let no_pop = Sim::softap(&["--sec", "1"]);
     let out = provision(&no_pop.addr, &["--pop", "pop-ABC", "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
     assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json_of(&out)["error"], "possible_impostor");
@@ -215,7 +182,7 @@ fn exit_code_9_for_a_device_that_may_be_an_impostor() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 
     // The QR code says security 2; the device answers security 1 with the right PoP: refused.
-    let sec1 = Sim::start(&["--sec", "1", "--pop", "pop-ABC"]);
+    let sec1 = Sim::softap(&["--sec", "1", "--pop", "pop-ABC"]);
     let qr = r#"{"ver":"v1","name":"P","pop":"pop-ABC","transport":"softap","security":2}"#;
     let out = provision(&sec1.addr, &["--qrcode", qr, "--ssid", "RefPeer-Home", "--passphrase", "secretpass"]);
     assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
@@ -245,7 +212,7 @@ fn demo_runs_the_main_job_on_the_builtin_simulator() {
 #[test]
 fn without_ssid_a_terminal_user_picks_from_the_scan() {
     // `script` (util-linux) gives the command a pseudo-terminal; our input goes through it.
-    let sim = Sim::start(&["--sec", "1", "--pop", "abcd1234"]);
+    let sim = Sim::softap(&["--sec", "1", "--pop", "abcd1234"]);
     let cmd = format!("{BIN} provision --transport softap --host {} --pop abcd1234", sim.addr);
     let mut child = Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
@@ -263,46 +230,18 @@ fn without_ssid_a_terminal_user_picks_from_the_scan() {
     assert!(text.contains("joined `RefPeer-Office`"), "{text}");
 }
 
-/// A `rainmaker-prov sim --transport console` process, killed on drop; `port` is its
-/// pseudo-terminal.
-struct ConsoleSim {
-    child: Child,
-    port: String,
-}
-
-impl ConsoleSim {
-    fn start(args: &[&str]) -> ConsoleSim {
-        let mut child = Command::new(BIN)
-            .args(["sim", "--transport", "console", "--join-delay-ms", "50"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        // Same shape as the SoftAP line: `rainmaker-prov sim: listening on <where> (security N)`.
-        let port = line
-            .strip_prefix("rainmaker-prov sim: listening on ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no port in {line:?}"))
-            .to_owned();
-        ConsoleSim { child, port }
-    }
-}
-
-impl Drop for ConsoleSim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `rainmaker-prov sim --transport console` process; its `addr` is its pseudo-terminal.
+fn console_sim(args: &[&str]) -> Sim {
+    let mut all = vec!["--transport", "console", "--join-delay-ms", "50"];
+    all.extend_from_slice(args);
+    Sim::start(&all)
 }
 
 #[test]
 fn console_sim_and_provision() {
-    let sim = ConsoleSim::start(&["--sec", "1", "--pop", "abcd1234"]);
-    assert!(std::path::Path::new(&sim.port).exists(), "{}", sim.port);
-    let console = ["--transport", "console", "--port", sim.port.as_str(), "--baud", "115200"];
+    let sim = console_sim(&["--sec", "1", "--pop", "abcd1234"]);
+    assert!(std::path::Path::new(&sim.addr).exists(), "{}", sim.addr);
+    let console = ["--transport", "console", "--port", sim.addr.as_str(), "--baud", "115200"];
     let mut args = vec!["provision"];
     args.extend(console);
     args.extend(["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--json"]);
@@ -324,8 +263,8 @@ fn console_sim_and_provision() {
     assert_eq!(json_of(&out)["networks"].as_array().unwrap().len(), 16);
 
     // Security 2 does not fit the console: a clear error and exit code 2, not a hang.
-    let sec2 = ConsoleSim::start(&["--sec", "2", "--pop", "abcd1234"]);
-    let mut args = vec!["provision", "--transport", "console", "--port", sec2.port.as_str()];
+    let sec2 = console_sim(&["--sec", "2", "--pop", "abcd1234"]);
+    let mut args = vec!["provision", "--transport", "console", "--port", sec2.addr.as_str()];
     args.extend(["--pop", "abcd1234", "--ssid", "RefPeer-Home", "--passphrase", "secretpass", "--json"]);
     let out = run(&args);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));

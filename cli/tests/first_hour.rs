@@ -3,70 +3,13 @@
 //! device, BLE in a build without it, the simulator's own options, the join spinner).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rainmaker-prov");
+mod common;
 
-/// A `rainmaker-prov sim` process, killed on drop; its stdout lines after the first are
-/// collected on a thread.
-struct Sim {
-    child: Child,
-    addr: String,
-    first_line: String,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Sim {
-    fn start(args: &[&str]) -> Sim {
-        let mut child =
-            Command::new(BIN).arg("sim").args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut first_line = String::new();
-        reader.read_line(&mut first_line).unwrap();
-        let addr = first_line
-            .strip_prefix("rainmaker-prov sim: listening on ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in {first_line:?}"))
-            .to_owned();
-        Sim { child, addr, first_line, lines: forward_lines(reader) }
-    }
-
-    /// Waits up to `limit` for a stdout line containing `needle`.
-    fn wait_for_line(&self, needle: &str, limit: Duration) -> Option<String> {
-        let deadline = Instant::now() + limit;
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return Some(line),
-                Ok(_) => {}
-                Err(_) => return None,
-            }
-        }
-        None
-    }
-}
-
-fn forward_lines(reader: BufReader<ChildStdout>) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in reader.lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{BIN, Sim};
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).stdin(Stdio::null()).output().unwrap()

@@ -4,54 +4,27 @@
 //! given, except for an open network.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rainmaker-prov");
+mod common;
+
+use common::{BIN, Sim};
 
 /// Bound on every wait: the tests run in parallel on small machines.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-/// A `rainmaker-prov sim` process (SoftAP, security 1, PoP `abcd1234`), killed on drop.
-struct Sim {
-    child: Child,
-    addr: String,
+/// A simulated SoftAP device (security 1, PoP `abcd1234`).
+fn start_sim() -> Sim {
+    Sim::softap(&["--sec", "1", "--pop", "abcd1234"])
 }
 
-impl Sim {
-    fn start() -> Sim {
-        let mut child = Command::new(BIN)
-            .args(["sim", "--transport", "softap", "--listen", "127.0.0.1:0", "--sec", "1", "--pop", "abcd1234"])
-            .args(["--join-delay-ms", "50"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line
-            .split_whitespace()
-            .find(|w| w.starts_with("127.0.0.1:"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_owned();
-        Sim { child, addr }
-    }
-
-    /// The `provision` command line for this device (shell words).
-    fn provision(&self, extra: &str) -> String {
-        format!("{BIN} provision --transport softap --host {} --pop abcd1234 --timeout 90 {extra}", self.addr)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The `provision` command line for `sim` (shell words), plus `extra`.
+fn provision_cmd(sim: &Sim, extra: &str) -> String {
+    format!("{BIN} provision --transport softap --host {} --pop abcd1234 --timeout 90 {extra}", sim.addr)
 }
 
 /// A shell command run by `script` on a new pseudo-terminal; what the terminal shows is collected
@@ -171,8 +144,8 @@ fn assert_cancelled_on_a_fresh_line(screen: &str) {
 
 #[test]
 fn ctrl_c_at_the_network_choice_exits_130() {
-    let sim = Sim::start();
-    let mut pty = Pty::spawn(&format!("{}; echo \"exit=$?\"; stty -a", sim.provision("")));
+    let sim = start_sim();
+    let mut pty = Pty::spawn(&format!("{}; echo \"exit=$?\"; stty -a", provision_cmd(&sim, "")));
     pty.wait_for("Pick a network [1-16]: ", 1);
     pty.send(b"\x03");
     let (_, screen) = pty.finish();
@@ -182,8 +155,8 @@ fn ctrl_c_at_the_network_choice_exits_130() {
 
 #[test]
 fn ctrl_c_at_the_ssid_of_a_hidden_network_exits_130() {
-    let sim = Sim::start();
-    let mut pty = Pty::spawn(&sim.provision(""));
+    let sim = start_sim();
+    let mut pty = Pty::spawn(&provision_cmd(&sim, ""));
     let screen = pty.wait_for("Pick a network [1-16]: ", 1);
     let hidden = number_of(&screen, "<hidden>");
     pty.send(format!("{hidden}\n").as_bytes());
@@ -196,8 +169,8 @@ fn ctrl_c_at_the_ssid_of_a_hidden_network_exits_130() {
 
 #[test]
 fn ctrl_c_at_the_hidden_passphrase_exits_130_and_gives_the_echo_back() {
-    let sim = Sim::start();
-    let mut pty = Pty::spawn(&format!("{}; echo \"exit=$?\"; stty -a", sim.provision("")));
+    let sim = start_sim();
+    let mut pty = Pty::spawn(&format!("{}; echo \"exit=$?\"; stty -a", provision_cmd(&sim, "")));
     let screen = pty.wait_for("Pick a network [1-16]: ", 1);
     let office = number_of(&screen, "RefPeer-Office");
     pty.send(format!("{office}\n").as_bytes());
@@ -214,8 +187,8 @@ fn ctrl_c_at_the_hidden_passphrase_exits_130_and_gives_the_echo_back() {
 
 #[test]
 fn a_wrong_choice_is_explained_and_asked_again() {
-    let sim = Sim::start();
-    let mut pty = Pty::spawn(&sim.provision(""));
+    let sim = start_sim();
+    let mut pty = Pty::spawn(&provision_cmd(&sim, ""));
     let prompt = "Pick a network [1-16]: ";
     let screen = pty.wait_for(prompt, 1);
     let office = number_of(&screen, "RefPeer-Office");
@@ -239,8 +212,8 @@ fn a_wrong_choice_is_explained_and_asked_again() {
 
 #[test]
 fn the_end_of_the_input_at_the_choice_is_an_error_not_a_loop() {
-    let sim = Sim::start();
-    let mut pty = Pty::spawn(&sim.provision(""));
+    let sim = start_sim();
+    let mut pty = Pty::spawn(&provision_cmd(&sim, ""));
     pty.wait_for("Pick a network [1-16]: ", 1);
     pty.send(b"\x04"); // Ctrl-D on an empty line: end of input
     let (code, screen) = pty.finish();
@@ -251,8 +224,8 @@ fn the_end_of_the_input_at_the_choice_is_an_error_not_a_loop() {
 
 #[test]
 fn an_ssid_without_passphrase_on_a_terminal_asks_for_it_hidden() {
-    let sim = Sim::start();
-    let mut pty = Pty::spawn(&sim.provision("--ssid RefPeer-Home"));
+    let sim = start_sim();
+    let mut pty = Pty::spawn(&provision_cmd(&sim, "--ssid RefPeer-Home"));
     pty.wait_for("Passphrase for `RefPeer-Home` (hidden): ", 1);
     pty.send(b"secretpass\n");
     let (code, screen) = pty.finish();
@@ -264,8 +237,8 @@ fn an_ssid_without_passphrase_on_a_terminal_asks_for_it_hidden() {
 
 #[test]
 fn an_open_network_given_with_ssid_needs_no_passphrase() {
-    let sim = Sim::start();
-    let pty = Pty::spawn(&sim.provision("--ssid 'Open Cafe Wi-Fi'"));
+    let sim = start_sim();
+    let pty = Pty::spawn(&provision_cmd(&sim, "--ssid 'Open Cafe Wi-Fi'"));
     let (code, screen) = pty.finish();
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("`Open Cafe Wi-Fi` is an open network"), "{screen}");
@@ -275,8 +248,8 @@ fn an_open_network_given_with_ssid_needs_no_passphrase() {
 
 #[test]
 fn an_ssid_missing_from_the_scan_asks_and_takes_an_empty_passphrase() {
-    let sim = Sim::start();
-    let mut pty = Pty::spawn(&sim.provision("--ssid Nowhere-Net"));
+    let sim = start_sim();
+    let mut pty = Pty::spawn(&provision_cmd(&sim, "--ssid Nowhere-Net"));
     pty.wait_for("Passphrase for `Nowhere-Net` (hidden): ", 1);
     pty.send(b"\n");
     let (code, screen) = pty.finish();
@@ -288,7 +261,7 @@ fn an_ssid_missing_from_the_scan_asks_and_takes_an_empty_passphrase() {
 
 #[test]
 fn without_a_terminal_an_ssid_without_passphrase_sends_an_empty_one() {
-    let sim = Sim::start();
+    let sim = start_sim();
     let out = Command::new(BIN)
         .args(["provision", "--transport", "softap", "--host", &sim.addr, "--pop", "abcd1234", "--timeout", "90"])
         .args(["--ssid", "RefPeer-Home", "--json"])

@@ -27,7 +27,7 @@ use btleplug::api::{Central as _, Characteristic, Manager as _, Peripheral as _,
 use btleplug::platform::{Adapter, Manager, Peripheral};
 use uuid::Uuid;
 
-use super::gatt::{self, NameFilter};
+use super::gatt::NameFilter;
 use super::gatt_driver::{self, GattConfig, GattTransport};
 use super::gatt_link::{GattCharacteristicInfo, GattLink, GattLinkError, GattServiceInfo};
 use super::{Transport, TransportError, TransportKind};
@@ -38,35 +38,9 @@ pub const BLE_MAX_PAYLOAD: usize = gatt_driver::DEFAULT_MAX_PAYLOAD;
 /// How often the adapter's device list is polled during a scan.
 const SCAN_POLL: Duration = Duration::from_millis(200);
 
-/// Settings of a [`BleTransport`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BleConfig {
-    /// Service UUIDs to try, in order, when the device does not advertise one it offers
-    /// (default: the ESP-IDF example's `021a9004-…`, then the manager default `1775244d-…`).
-    pub fallback_service_uuids: Vec<String>,
-    /// What [`Transport::max_payload`] reports and the largest request sent (default 481).
-    pub max_payload: usize,
-    /// How long connecting may take (default 20 s). Expiry gives [`TransportError::Unreachable`].
-    pub connect_timeout: Duration,
-    /// How long service discovery plus reading every user description may take (default 20 s).
-    pub discovery_timeout: Duration,
-    /// How long the write and the read of one exchange may take each (default 30 s: the device
-    /// answers a Wi-Fi scan request when the scan is over). Expiry gives
-    /// [`TransportError::Timeout`].
-    pub request_timeout: Duration,
-}
-
-impl Default for BleConfig {
-    fn default() -> Self {
-        Self {
-            fallback_service_uuids: vec![gatt::EXAMPLE_SERVICE_UUID.to_owned(), gatt::MANAGER_SERVICE_UUID.to_owned()],
-            max_payload: BLE_MAX_PAYLOAD,
-            connect_timeout: Duration::from_secs(20),
-            discovery_timeout: Duration::from_secs(20),
-            request_timeout: Duration::from_secs(30),
-        }
-    }
-}
+/// Settings of a [`BleTransport`]: the GATT driver's (the same defaults: the ESP-IDF example's
+/// and the manager's service UUIDs as fallbacks, 481 bytes, 20 s / 20 s / 30 s).
+pub type BleConfig = GattConfig;
 
 /// A device found by [`scan`]: its advertisement and the handle to connect to it.
 #[derive(Clone)]
@@ -424,16 +398,7 @@ impl BleTransport {
     /// A transport to `device` (from [`scan`] or [`find_device`]).
     pub fn new(device: BleDevice, config: BleConfig) -> Self {
         let link: Arc<dyn GattLink> = Arc::new(BtleplugLink::new(&device));
-        let driver = GattTransport::new(
-            link,
-            GattConfig {
-                fallback_service_uuids: config.fallback_service_uuids.clone(),
-                max_payload: config.max_payload,
-                connect_timeout: config.connect_timeout,
-                discovery_timeout: config.discovery_timeout,
-                request_timeout: config.request_timeout,
-            },
-        );
+        let driver = GattTransport::new(link, config.clone());
         Self { device, config, driver }
     }
 
