@@ -18,7 +18,6 @@
 //! values into Read Blob / Prepare Write requests as needed, so a whole response always arrives
 //! in one read.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -28,7 +27,7 @@ use btleplug::platform::{Adapter, Manager, Peripheral};
 use uuid::Uuid;
 
 use super::gatt::NameFilter;
-use super::gatt_driver::{self, GattConfig, GattTransport};
+use super::gatt_driver::{self, GattConfig, GattTransport, bounded, millis};
 use super::gatt_link::{GattCharacteristicInfo, GattLink, GattLinkError, GattServiceInfo};
 use super::{Transport, TransportError, TransportKind};
 
@@ -87,19 +86,6 @@ impl BleDevice {
 
 fn unavailable(error: impl std::fmt::Display) -> TransportError {
     TransportError::Unreachable(format!("Bluetooth unavailable: {error}"))
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// `future` bounded by `limit`; expiry gives `on_expiry`.
-async fn bounded<T>(
-    limit: Duration,
-    future: impl Future<Output = Result<T, TransportError>>,
-    on_expiry: impl FnOnce() -> TransportError,
-) -> Result<T, TransportError> {
-    tokio::time::timeout(limit, future).await.unwrap_or_else(|_elapsed| Err(on_expiry()))
 }
 
 async fn first_adapter() -> Result<Adapter, TransportError> {

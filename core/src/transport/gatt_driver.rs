@@ -136,12 +136,13 @@ impl std::fmt::Debug for GattTransport {
     }
 }
 
-fn millis(duration: Duration) -> u64 {
+/// A duration in whole milliseconds (saturating), for messages.
+pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `future` bounded by `limit`; expiry gives `on_expiry`.
-async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     limit: Duration,
     future: impl Future<Output = Result<T, TransportError>>,
     on_expiry: impl FnOnce() -> TransportError,
