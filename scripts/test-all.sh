@@ -116,6 +116,9 @@ run_suite() { # name, command...: runs it, prints and logs its result and wall t
 }
 
 echo "==> toolchain"
+# The toolchain pinned in rust-toolchain.toml, with its components; recent rustup versions no
+# longer install it implicitly on first use.
+rustup toolchain install
 cargo --version
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
 
