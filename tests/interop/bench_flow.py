@@ -14,7 +14,7 @@ Clients:
   Wall time = the child process from spawn to exit. Exchanges = the transport's
   `http transport: POST /<endpoint>` debug lines in its -vv log.
 - `python-same-polls`: Espressif's protocomm client modules (driven by esp_client.py) with the
-  status-poll pauses of rainmaker-prov's default PollOptions (250 ms, x1.5, at most 2 s), so both
+  status-poll pauses of rainmaker-prov's default PollOptions (every 300 ms), so both
   clients make the same requests. Run as a child process too (`--python-once`), so wall time
   includes the interpreter start and the imports; the in-process flow time is reported as well.
   Exchanges are counted by wrapping the package's Transport_HTTP (CountingTransport).
@@ -43,6 +43,7 @@ from typing import Optional
 HERE = os.path.dirname(os.path.abspath(__file__))
 POP = "abcd1234"
 SSID, PASSPHRASE = "RefPeer-Home", "secretpass"
+POLL_INTERVAL_S = 0.3  # rainmaker-prov's default status-poll interval (core PollOptions)
 LISTEN_RE = re.compile(r"^rainmaker-prov sim: listening on (\S+) ")
 
 
@@ -98,9 +99,9 @@ def run_ours(binary: str, addr: str, sec: int) -> dict:
     return {"wall": wall, "exchanges": exchanges, "polls": polls, "schedule": "same"}
 
 
-def run_python(addr: str, sec: int, schedule: str) -> dict:
+def run_python(addr: str, sec: int, schedule: str, latency_ms: int) -> dict:
     args = [sys.executable, os.path.abspath(__file__), "--python-once", "--host", addr,
-            "--sec", str(sec), "--schedule", schedule]
+            "--sec", str(sec), "--schedule", schedule, "--latency-ms", str(latency_ms)]
     t0 = time.perf_counter()
     p = subprocess.run(args, capture_output=True, text=True, timeout=120)
     wall = time.perf_counter() - t0
@@ -111,14 +112,23 @@ def run_python(addr: str, sec: int, schedule: str) -> dict:
             "schedule": schedule}
 
 
-def python_once(addr: str, sec: int, schedule: str) -> None:
+def same_schedule(latency_ms: int):
+    """The status-poll pauses of rainmaker-prov's default PollOptions: a poll starts every 300 ms
+    (the first 300 ms after apply), so the pause after a poll is 300 ms minus that exchange's
+    time, here the simulator's latency."""
+    def pause(i: int) -> float:
+        return POLL_INTERVAL_S if i == 0 else max(POLL_INTERVAL_S - latency_ms / 1000, POLL_INTERVAL_S / 4)
+    return pause
+
+
+def python_once(addr: str, sec: int, schedule: str, latency_ms: int) -> None:
     """One flow with Espressif's modules, in this process; prints a JSON summary."""
     sys.path.insert(0, HERE)
     sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     import esp_client as ec
 
     ec.pin_srp_randomness(1)  # verified full-length A, see esp_client.py
-    sleeps = ec.backoff_schedule() if schedule == "same" else ec.esp_prov_schedule
+    sleeps = same_schedule(latency_ms) if schedule == "same" else ec.esp_prov_schedule
     t0 = time.perf_counter()
     tp = ec.CountingTransport(addr)
     info = ec.get_version(tp)
@@ -136,7 +146,8 @@ def fixed_waits(r: dict, latency_ms: int) -> float:
     """Seconds a run must spend no matter how fast the client is: its pauses between status
     polls plus the simulator's per-exchange latency."""
     if r["schedule"] == "same":
-        sleeps = sum(min(0.25 * 1.5 ** i, 2.0) for i in range(r["polls"]))
+        pause = same_schedule(latency_ms)
+        sleeps = sum(pause(i) for i in range(r["polls"]))
     else:
         sleeps = 5.0 * r["polls"]
     return sleeps + r["exchanges"] * latency_ms / 1000
@@ -161,7 +172,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--schedule", choices=("same", "esp"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.python_once:
-        python_once(args.host, args.sec, args.schedule)
+        python_once(args.host, args.sec, args.schedule, args.latency_ms)
         return 0
     if not args.bin:
         p.error("--bin is required")
@@ -176,9 +187,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                     if client == "rainmaker-prov":
                         r = run_ours(args.bin, sim.addr, sec)
                     elif client == "python-same-polls":
-                        r = run_python(sim.addr, sec, "same")
+                        r = run_python(sim.addr, sec, "same", args.latency_ms)
                     elif client == "python-esp-prov-polls":
-                        r = run_python(sim.addr, sec, "esp")
+                        r = run_python(sim.addr, sec, "esp", args.latency_ms)
                     else:
                         raise SystemExit(f"unknown client {client}")
                     time.sleep(0.05)  # let the simulator log the last request
