@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rainmaker_prov::transport::gatt::normalize_uuid;
+use rainmaker_prov::transport::gatt::canonical_uuid;
 use rainmaker_prov::transport::gatt_driver::{GattConfig, GattTransport};
 use rainmaker_prov::transport::gatt_link::{GattLink, GattLinkError};
 
@@ -48,7 +48,7 @@ pub(crate) fn gatt_config(options: BleOptions) -> Result<GattConfig, ProvError> 
         config.fallback_service_uuids = options
             .fallback_service_uuids
             .iter()
-            .map(|uuid| normalize_uuid(uuid).map_err(|e| invalid(e.to_string())))
+            .map(|uuid| canonical_uuid(uuid).map_err(|e| invalid(e.to_string())))
             .collect::<Result<_, _>>()?;
     }
     if let Some(max_payload) = options.max_payload {
@@ -76,7 +76,7 @@ impl ProvDevice {
     /// endpoint names to characteristics (0x2901 user descriptions, or the legacy UUIDs of
     /// firmware without them), bounds every operation with its timeouts and maps link failures to
     /// typed errors. Nothing is sent until `connect()`. Fails with `InvalidInput` for malformed
-    /// `ble_options` (a fallback that is not a 128-bit UUID, a zero size or timeout).
+    /// `ble_options` (a fallback that is not a UUID in a form the driver reads, a zero size or timeout).
     #[uniffi::constructor(default(ble_options = None))]
     pub fn ble(
         link: Arc<dyn GattLink>,
@@ -89,16 +89,12 @@ impl ProvDevice {
 }
 
 /// The `GattLinkError` for a GATT status code that is not success, as a BLE stack reports it
-/// (Android's `BluetoothGatt` callbacks' `status`, CoreBluetooth's `CBATTError` code): 0x01-0x7F
-/// are ATT errors the peripheral answered (`Refused` with that code: NimBLE firmware refuses a
-/// failed request that way); anything else is the stack's own failure (Android's 133
-/// `GATT_ERROR`, 257 `GATT_FAILURE`, ...: `Failed`, with `operation` and the code in its detail).
+/// (Android's `BluetoothGatt` callbacks' `status`, CoreBluetooth's `CBATTError` code): the core's
+/// rule ([`GattLinkError::from_status`]): 0x01-0x7F are ATT errors the peripheral answered
+/// (`Refused`), anything else is the stack's own failure (`Failed`).
 #[uniffi::export]
 pub fn gatt_status_error(status: i32, operation: String) -> GattLinkError {
-    match u8::try_from(status) {
-        Ok(att_error @ 0x01..=0x7f) => GattLinkError::Refused { att_error },
-        _ => GattLinkError::Failed { detail: format!("{operation}: GATT status {status} ({status:#x})") },
-    }
+    GattLinkError::from_status(status, &operation)
 }
 
 #[cfg(test)]
@@ -114,14 +110,18 @@ mod tests {
     #[test]
     fn options_override_the_defaults_and_fallbacks_are_canonical() {
         let config = gatt_config(BleOptions {
-            fallback_service_uuids: vec!["0000FFFF-0000-1000-8000-00805F9B34FB".into()],
+            fallback_service_uuids: vec!["0000FFFF-0000-1000-8000-00805F9B34FB".into(), "0xFFFE".into()],
             max_payload: Some(200),
             connect_timeout_ms: Some(1_000),
             discovery_timeout_ms: Some(2_000),
             request_timeout_ms: Some(3_000),
         })
         .unwrap();
-        assert_eq!(config.fallback_service_uuids, vec!["0000ffff-0000-1000-8000-00805f9b34fb".to_owned()]);
+        // The same forms the driver reads from a link, short ones included.
+        assert_eq!(
+            config.fallback_service_uuids,
+            ["0000ffff-0000-1000-8000-00805f9b34fb", "0000fffe-0000-1000-8000-00805f9b34fb"]
+        );
         assert_eq!(config.max_payload, 200);
         assert_eq!(config.connect_timeout, Duration::from_secs(1));
         assert_eq!(config.discovery_timeout, Duration::from_secs(2));
@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn malformed_options_are_invalid_input() {
         for options in [
-            BleOptions { fallback_service_uuids: vec!["ffff".into()], ..BleOptions::default() },
+            BleOptions { fallback_service_uuids: vec!["not-a-uuid".into()], ..BleOptions::default() },
             BleOptions { max_payload: Some(0), ..BleOptions::default() },
             BleOptions { request_timeout_ms: Some(0), ..BleOptions::default() },
         ] {

@@ -218,8 +218,8 @@ impl BtleplugLink {
         if !self.connected().await {
             return GattLinkError::Disconnected { detail };
         }
-        match att_error_code(&error.to_string()) {
-            Some(att_error) => GattLinkError::Refused { att_error },
+        match att_error_code(&detail) {
+            Some(code) => GattLinkError::from_status(i32::from(code), &detail),
             None => GattLinkError::Failed { detail },
         }
     }

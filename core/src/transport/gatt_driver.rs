@@ -35,7 +35,7 @@ use super::{Transport, TransportError, TransportKind};
 
 /// The largest request or response Bluedroid firmware with security 2 support carries: the
 /// default of [`GattConfig::max_payload`].
-pub const DEFAULT_MAX_PAYLOAD: usize = 481;
+pub const DEFAULT_MAX_PAYLOAD: usize = super::memory::BLUEDROID_SEC2_MAX_PAYLOAD;
 
 /// The most services a device may offer; a device offering more is refused
 /// ([`TransportError::ResponseTooLarge`]). Provisioning firmware offers three or four.
@@ -494,7 +494,8 @@ mod tests {
     use crate::transport::gatt_link::GattCharacteristicInfo;
 
     /// A scripted link: one service as CoreBluetooth would print it (upper case, 16-bit short
-    /// descriptor UUIDs), answers `value` to every read, and records every call.
+    /// descriptor UUIDs), answers `answer` to every read (or the next scripted error), and records every
+    /// call.
     #[derive(Default)]
     struct ScriptLink {
         hang_connect: bool,

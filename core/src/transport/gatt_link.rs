@@ -77,6 +77,21 @@ pub enum GattLinkError {
     },
 }
 
+impl GattLinkError {
+    /// The error for a GATT status code that is not success, as a BLE stack reports it
+    /// (Android's `BluetoothGatt` callbacks' `status`, CoreBluetooth's `CBATTError` code, the ATT
+    /// code in a BlueZ error): 0x01-0x7F are ATT errors the peripheral answered (`Refused` with
+    /// that code: NimBLE firmware refuses a failed request that way); anything else is the stack's
+    /// own failure (Android's 133 `GATT_ERROR`, 257 `GATT_FAILURE`, ...: `Failed`, with `operation`
+    /// and the code in its detail).
+    pub fn from_status(status: i32, operation: &str) -> Self {
+        match u8::try_from(status) {
+            Ok(att_error @ 0x01..=0x7f) => GattLinkError::Refused { att_error },
+            _ => GattLinkError::Failed { detail: format!("{operation}: GATT status {status} ({status:#x})") },
+        }
+    }
+}
+
 /// A foreign implementation that failed in a way its interface does not declare (an unexpected
 /// exception in Kotlin or Swift) counts as a failed operation.
 #[cfg(feature = "uniffi")]
