@@ -374,7 +374,9 @@ impl From<CoreError> for ProvError {
                 ProvError::SecurityMismatch { chosen: chosen.into(), device: device.into() }
             }
             CoreError::CredentialsRequired { security } => ProvError::CredentialsRequired { security: security.into() },
-            CoreError::Unsupported { step, what, detail } => ProvError::Unsupported { step: step.into(), what, detail },
+            CoreError::Unsupported { step, what, detail } => {
+                ProvError::Unsupported { step: step.into(), what: what.to_string(), detail }
+            }
             CoreError::InvalidInput(detail) => ProvError::InvalidInput { detail },
             CoreError::Cancelled => ProvError::Cancelled,
             CoreError::NotConnected => ProvError::NotConnected,

@@ -22,8 +22,9 @@ use rainmaker_prov::transport::http::{HttpConfig, HttpTransport};
 use rainmaker_prov::transport::{Transport, TransportError};
 
 use crate::output::{self, StderrProgress};
-use crate::prompt::{self, Prompter, SeenAs};
+use crate::prompt::Prompter;
 use crate::{Cli, Command, DeviceArgs, SecArg, SimSecArg, TransportArg};
+use rainmaker_prov::endpoints::wifi::ScanSighting;
 
 /// Arguments of `rainmaker-prov sim`.
 #[derive(Debug, Args)]
@@ -396,7 +397,7 @@ pub(crate) async fn pick_network(
     let ssid = if net.ssid.is_empty() { prompter.ssid("Hidden network: SSID: ").await? } else { net.ssid.clone() };
     let passphrase = match passphrase {
         Some(passphrase) => passphrase,
-        None if net.auth == wifi::WifiAuthMode::from_raw(0) => Secret::default(),
+        None if net.auth.is_open() => Secret::default(),
         None => {
             let shown = output::terminal_safe(&output::display_ssid(&ssid));
             prompter.passphrase(&format!("Passphrase for `{shown}` (hidden): "), false).await?
@@ -474,7 +475,7 @@ pub(crate) async fn network_credentials(
                     )
                     .await;
                     let seen = match scan {
-                        Ok(networks) => prompt::seen_as(&networks, ssid.as_bytes()),
+                        Ok(networks) => wifi::sighting(&networks, ssid.as_bytes()),
                         // The session is fine but the device cannot scan: ask, as for an unseen
                         // network. Anything else would fail the provisioning too.
                         Err(
@@ -484,20 +485,20 @@ pub(crate) async fn network_credentials(
                             | Error::Timeout { step: Step::WifiScan }),
                         ) => {
                             eprintln!("note: the device could not scan ({})", output::terminal_safe(&e.to_string()));
-                            SeenAs::NotSeen
+                            ScanSighting::NotSeen
                         }
                         Err(e) => return Err(e),
                     };
                     let shown = output::terminal_safe(&ssid);
                     match seen {
-                        SeenAs::Open => {
+                        ScanSighting::Open => {
                             eprintln!("`{shown}` is an open network: no passphrase needed.");
                             Secret::default()
                         }
-                        SeenAs::Secured => {
+                        ScanSighting::Secured => {
                             prompter.passphrase(&format!("Passphrase for `{shown}` (hidden): "), false).await?
                         }
-                        SeenAs::NotSeen => {
+                        ScanSighting::NotSeen => {
                             eprintln!(
                                 "note: `{shown}` was not seen in the device's scan (hidden or out of range); \
                                  press Enter alone for an open network."
@@ -638,8 +639,8 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
         return Err(Error::InvalidInput("--corrupted-salt needs a security 2 device (--sec 2)".into()));
     }
     let mut config = SimConfig::new(security);
-    if args.ssid.len() > 32 {
-        return Err(Error::InvalidInput("--ssid is longer than 32 bytes".into()));
+    if args.ssid.len() > wifi::MAX_SSID_LEN {
+        return Err(Error::InvalidInput(format!("--ssid is longer than {} bytes", wifi::MAX_SSID_LEN)));
     }
     if let Some(first) = config.access_points.first_mut() {
         first.network.ssid = args.ssid.as_bytes().to_vec();

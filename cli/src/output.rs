@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use rainmaker_prov::endpoints::rainmaker::RMAKER_CLAIM;
 use rainmaker_prov::endpoints::thread::{ThreadFailReason, ThreadStatus};
 use rainmaker_prov::endpoints::wifi::WifiNetwork;
-use rainmaker_prov::error::Error;
 use rainmaker_prov::error::Step;
+use rainmaker_prov::error::{Error, Feature};
 use rainmaker_prov::events::{ProgressEvent, ProgressListener};
 use rainmaker_prov::rainmaker::RainMakerError;
 use rainmaker_prov::security::SecurityLevel;
@@ -134,6 +134,11 @@ pub fn rainmaker_error_kind(err: &RainMakerError) -> &'static str {
 /// exit code.
 pub fn report_rainmaker_error(err: &RainMakerError, json: bool) -> u8 {
     let code = rainmaker_exit_code(err);
+    let hint = match err {
+        RainMakerError::LoginRequired => Some("run `rainmaker-prov login --email ...` first".to_owned()),
+        RainMakerError::ClaimPending => Some("the device must be claimed: add --claim (with --rainmaker)".to_owned()),
+        _ => err.device_error().and_then(hint),
+    };
     if json {
         let mut v = serde_json::json!({
             "ok": false,
@@ -144,17 +149,14 @@ pub fn report_rainmaker_error(err: &RainMakerError, json: bool) -> u8 {
         if let Some(operation) = err.operation() {
             v["operation"] = serde_json::Value::String(operation);
         }
+        if let Some(hint) = &hint {
+            v["hint"] = serde_json::Value::String(hint.clone());
+        }
         println!("{v}");
     }
     eprintln!("error: {}", terminal_safe(&err.to_string()));
-    if let Some(hint) = err.device_error().and_then(hint) {
+    if let Some(hint) = hint {
         eprintln!("hint: {hint}");
-    }
-    match err {
-        RainMakerError::LoginRequired => eprintln!("hint: run `rainmaker-prov login --email ...` first"),
-        RainMakerError::LoginRejected { .. } if err.operation().is_some() => {}
-        RainMakerError::ClaimPending => eprintln!("hint: the device must be claimed: add --claim (with --rainmaker)"),
-        _ => {}
     }
     code
 }
@@ -173,10 +175,10 @@ pub fn hint(err: &Error) -> Option<String> {
         Error::CredentialsRequired { .. } => {
             "give the PoP with --pop (or RAINMAKER_PROV_POP), or the device's QR code with --qrcode".to_owned()
         }
-        Error::Unsupported { what, .. } if what.starts_with("Thread") => {
+        Error::Unsupported { what: Feature::ThreadProvisioning, .. } => {
             "this device takes Wi-Fi credentials: use --ssid and --passphrase instead of --thread-dataset".to_owned()
         }
-        Error::Unsupported { what, .. } if what.starts_with("Wi-Fi") => {
+        Error::Unsupported { what: Feature::WifiProvisioning, .. } => {
             "this device takes a Thread dataset: use --thread-dataset instead of --ssid".to_owned()
         }
         Error::SecurityBelowMinimum { offered, .. } => format!(

@@ -9,18 +9,17 @@
 //!
 //! Answers are read byte by byte from a duplicate of the standard input descriptor, never through
 //! the standard library's shared stdin buffer, so that a passphrase only ever lives in zeroizing
-//! buffers and no read takes more than one line.
+//! buffers and no read takes more than one line. That holds on Unix; elsewhere (untested here)
+//! hidden input goes through rpassword and visible input through std's stdin, whose buffers are
+//! not wiped.
 
 use std::io::{self, Write};
 
-use rainmaker_prov::endpoints::wifi::{WifiAuthMode, WifiNetwork};
+use rainmaker_prov::endpoints::wifi::MAX_SSID_LEN;
 use rainmaker_prov::error::Error;
 use rainmaker_prov::security::Secret;
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
-
-/// The longest SSID a device takes, in bytes.
-const MAX_SSID_LEN: usize = 32;
 
 /// Asks questions on the terminal; created before the questions so that a Ctrl-C pressed between
 /// two of them is not lost.
@@ -59,13 +58,13 @@ impl Prompter {
         }
     }
 
-    /// Asks for the SSID of a hidden network until a usable one (1 to 32 bytes) is given.
+    /// Asks for the SSID of a hidden network until a usable one (1 to [`MAX_SSID_LEN`] bytes) is given.
     pub(crate) async fn ssid(&mut self, prompt: &str) -> Result<Vec<u8>, Error> {
         loop {
             let mut answer = self.line(prompt).await?;
             match answer.len() {
                 0 => eprintln!("The SSID must not be empty: type the name of the hidden network."),
-                n if n > MAX_SSID_LEN => eprintln!("That SSID is {n} bytes long; an SSID has at most 32."),
+                n if n > MAX_SSID_LEN => eprintln!("That SSID is {n} bytes long; an SSID has at most {MAX_SSID_LEN}."),
                 _ => return Ok(std::mem::take(&mut *answer)),
             }
         }
@@ -133,26 +132,6 @@ pub(crate) fn parse_choice(answer: &[u8], count: usize) -> Result<usize, String>
             Err(format!("`{shown}` is not a number: type a number from 1 to {count}."))
         }
     }
-}
-
-/// What a device's scan says about an SSID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SeenAs {
-    /// Seen, and every entry with this SSID is an open network (no passphrase).
-    Open,
-    /// Seen, with a passphrase (at least one entry is not open).
-    Secured,
-    /// Not in the scan (a hidden network, out of range, or a typo).
-    NotSeen,
-}
-
-/// How the SSID appears in the scan.
-pub(crate) fn seen_as(networks: &[WifiNetwork], ssid: &[u8]) -> SeenAs {
-    let mut matching = networks.iter().filter(|n| !n.ssid.is_empty() && n.ssid == ssid).peekable();
-    if matching.peek().is_none() {
-        return SeenAs::NotSeen;
-    }
-    if matching.all(|n| n.auth == WifiAuthMode::from_raw(0)) { SeenAs::Open } else { SeenAs::Secured }
 }
 
 /// Ctrl-C, watched for as long as the value lives.
@@ -312,16 +291,6 @@ mod tests {
 
     use super::*;
 
-    fn net(ssid: &str, auth: i32) -> WifiNetwork {
-        WifiNetwork {
-            ssid: ssid.as_bytes().to_vec(),
-            channel: 1,
-            rssi: -50,
-            bssid: vec![0; 6],
-            auth: WifiAuthMode::from_raw(auth),
-        }
-    }
-
     #[test]
     fn choices_are_checked() {
         assert_eq!(parse_choice(b"1", 3), Ok(0));
@@ -334,16 +303,6 @@ mod tests {
         assert!(parse_choice(b"-1", 3).unwrap_err().contains("not a number"));
         // Control characters typed by the user are not sent back to the terminal raw.
         assert!(!parse_choice(b"\x1b[2J", 3).unwrap_err().contains('\x1b'));
-    }
-
-    #[test]
-    fn the_scan_tells_open_secured_and_unseen_networks_apart() {
-        let scan = [net("Cafe", 0), net("Home", 3), net("Twin", 0), net("Twin", 4), net("", 3)];
-        assert_eq!(seen_as(&scan, b"Cafe"), SeenAs::Open);
-        assert_eq!(seen_as(&scan, b"Home"), SeenAs::Secured);
-        assert_eq!(seen_as(&scan, b"Twin"), SeenAs::Secured);
-        assert_eq!(seen_as(&scan, b"Elsewhere"), SeenAs::NotSeen);
-        assert_eq!(seen_as(&scan, b""), SeenAs::NotSeen);
     }
 
     #[cfg(unix)]

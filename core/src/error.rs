@@ -237,8 +237,8 @@ pub enum Error {
     Unsupported {
         /// The step that needed it.
         step: Step,
-        /// What is missing, e.g. `Thread provisioning`.
-        what: String,
+        /// What is missing.
+        what: Feature,
         /// What the device reported instead.
         detail: String,
     },
@@ -255,6 +255,25 @@ pub enum Error {
     /// could not be started). Not caused by the device or the caller's input.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Something a device may lack (see [`Error::Unsupported`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Feature {
+    /// Taking Wi-Fi credentials (`wifi_prov`).
+    WifiProvisioning,
+    /// Taking a Thread dataset (`thread_prov`).
+    ThreadProvisioning,
+}
+
+impl std::fmt::Display for Feature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Feature::WifiProvisioning => "Wi-Fi provisioning",
+            Feature::ThreadProvisioning => "Thread provisioning",
+        })
+    }
 }
 
 /// The text of [`Error::CredentialsRequired`].

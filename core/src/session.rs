@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use zeroize::Zeroizing;
 
 use crate::endpoints::{self, proto_ver, thread, wifi};
-use crate::error::{DowngradeReason, Error, Result, Step};
+use crate::error::{DowngradeReason, Error, Feature, Result, Step};
 use crate::events::{NoProgress, ProgressEvent, ProgressListener};
 use crate::security::{self, ClientHandshake, ClientStep, Credentials, Secret, SecurityLevel, SessionCipher};
 use crate::transport::{Transport, TransportKind};
@@ -668,9 +668,9 @@ impl DeviceSession {
         };
         let has = |cap: &str| caps.iter().any(|c| c == cap);
         let (supported, what) = if thread {
-            (has(proto_ver::CAP_THREAD_PROV), "Thread provisioning")
+            (has(proto_ver::CAP_THREAD_PROV), Feature::ThreadProvisioning)
         } else {
-            (!has(proto_ver::CAP_THREAD_PROV) || has(proto_ver::CAP_WIFI_PROV), "Wi-Fi provisioning")
+            (!has(proto_ver::CAP_THREAD_PROV) || has(proto_ver::CAP_WIFI_PROV), Feature::WifiProvisioning)
         };
         if supported {
             return Ok(());
@@ -680,7 +680,7 @@ impl DeviceSession {
         } else {
             "its proto-ver answer lists no capabilities (firmware that provisions Wi-Fi only)".to_owned()
         };
-        Err(Error::Unsupported { step: step.clone(), what: what.to_owned(), detail })
+        Err(Error::Unsupported { step: step.clone(), what, detail })
     }
 
     /// Sends Wi-Fi credentials (`prov-config` set). Refused before sending when the device's

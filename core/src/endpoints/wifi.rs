@@ -174,6 +174,27 @@ pub struct WifiNetwork {
     pub auth: WifiAuthMode,
 }
 
+/// How an SSID appears in a device's scan: what a client needs to know before asking the user for
+/// a passphrase (an app's dialog, the CLI's prompt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScanSighting {
+    /// Seen, and every entry with this SSID needs no passphrase (open or OWE).
+    Open,
+    /// Seen, and at least one entry with this SSID needs a passphrase.
+    Secured,
+    /// Not in the scan (a hidden network, out of range, or a typo).
+    NotSeen,
+}
+
+/// How `ssid` appears in `networks` (hidden entries, with an empty SSID, never match).
+pub fn sighting(networks: &[WifiNetwork], ssid: &[u8]) -> ScanSighting {
+    let mut matching = networks.iter().filter(|n| !n.ssid.is_empty() && n.ssid == ssid).peekable();
+    if matching.peek().is_none() {
+        return ScanSighting::NotSeen;
+    }
+    if matching.all(|n| n.auth.is_open()) { ScanSighting::Open } else { ScanSighting::Secured }
+}
+
 impl WifiNetwork {
     /// The SSID as text, with invalid UTF-8 replaced.
     pub fn ssid_lossy(&self) -> String {
@@ -912,6 +933,24 @@ pub fn encode_ctrl_response(command: CtrlCommand, status: Status) -> Vec<u8> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scan_tells_open_secured_and_unseen_networks_apart() {
+        let net = |ssid: &str, auth: i32| WifiNetwork {
+            ssid: ssid.as_bytes().to_vec(),
+            channel: 1,
+            rssi: -50,
+            bssid: vec![0; 6],
+            auth: WifiAuthMode::from_raw(auth),
+        };
+        let scan = [net("Cafe", 0), net("Home", 3), net("Twin", 0), net("Twin", 4), net("", 3), net("Owe", 9)];
+        assert_eq!(sighting(&scan, b"Cafe"), ScanSighting::Open);
+        assert_eq!(sighting(&scan, b"Owe"), ScanSighting::Open, "OWE needs no passphrase");
+        assert_eq!(sighting(&scan, b"Home"), ScanSighting::Secured);
+        assert_eq!(sighting(&scan, b"Twin"), ScanSighting::Secured);
+        assert_eq!(sighting(&scan, b"Elsewhere"), ScanSighting::NotSeen);
+        assert_eq!(sighting(&scan, b""), ScanSighting::NotSeen);
+    }
 
     fn h(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()
