@@ -35,7 +35,7 @@ use super::{Transport, TransportError, TransportKind};
 
 /// The largest request or response Bluedroid firmware with security 2 support carries: the
 /// default of [`GattConfig::max_payload`].
-pub const DEFAULT_MAX_PAYLOAD: usize = super::memory::BLUEDROID_SEC2_MAX_PAYLOAD;
+pub const DEFAULT_MAX_PAYLOAD: usize = 481;
 
 /// The most services a device may offer; a device offering more is refused
 /// ([`TransportError::ResponseTooLarge`]). Provisioning firmware offers three or four.

@@ -15,7 +15,7 @@ use crate::sim::{DeviceFailure, DeviceLink};
 
 /// The largest request or response Bluedroid carries when the firmware supports security 2
 /// (docs/protocol.md §5.1.4). Handy for [`MemoryTransport::with_limit`].
-pub const BLUEDROID_SEC2_MAX_PAYLOAD: usize = 481;
+pub const BLUEDROID_SEC2_MAX_PAYLOAD: usize = super::gatt_driver::DEFAULT_MAX_PAYLOAD;
 
 /// Transport that hands every request straight to a [`DeviceLink`] in the same process.
 pub struct MemoryTransport {
