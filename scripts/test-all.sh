@@ -75,9 +75,13 @@ install_tools() { # installs what is missing; reports what it found
   apt_install "${want[@]}" || { echo "tools: installing ${want[*]} failed" >&2; return 1; }
   [ "${TEST_ALL_DRY_RUN:-0}" = 1 ] && return 0
   java_v=$(java_major java); javac_v=$(java_major javac)
-  if [ "$java_v" -lt 17 ] || [ "$javac_v" -lt 17 ] || ! command -v npm >/dev/null 2>&1 \
-    || ! command -v groff >/dev/null 2>&1 || ! command -v zsh >/dev/null 2>&1 || ! command -v fish >/dev/null 2>&1; then
-    echo "tools: still missing after install (java $java_v, javac $javac_v, npm $(command -v npm || echo none))" >&2
+  local missing=()
+  [ "$java_v" -ge 17 ] && [ "$javac_v" -ge 17 ] || missing+=("java/javac 17+ (found $java_v/$javac_v)")
+  for tool in npm groff zsh fish script; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "tools: still missing after install: ${missing[*]}" >&2
     return 1
   fi
 }

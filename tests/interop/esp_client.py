@@ -247,13 +247,6 @@ def poll_until_connected(tp: CountingTransport, sec: Any, sleeps: Callable[[int]
         check(time.monotonic() - start < deadline_s, f"still connecting after {deadline_s} s")
 
 
-def backoff_schedule(initial: float = 0.25, factor: float = 1.5, cap: float = 2.0) -> Callable[[int], float]:
-    """The status-poll pauses of rainmaker-prov's default PollOptions (250 ms x1.5, at most 2 s)."""
-    def sleeps(i: int) -> float:
-        return min(initial * factor ** i, cap)
-    return sleeps
-
-
 def esp_prov_schedule(i: int) -> float:
     """esp_prov / the RainMaker CLI sleep 5 s before every status request."""
     return 5.0

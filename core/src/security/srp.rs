@@ -294,7 +294,9 @@ const VERIFIER_CACHE_LEN: usize = 16;
 
 /// Fixed-base exponentiation table: `base^(j·16^i)` for every window `i` of a 512-bit exponent
 /// and every digit `j` from 1 to 15, in Montgomery form (about 720 KiB for the 3072-bit group).
-/// The powers of a public base are public, so the table is not zeroized.
+/// The table of g is public. A verifier's table is not: v is password-equivalent (it allows an
+/// offline dictionary attack), and the simulator's cache keeps such tables unzeroized for the
+/// life of the process (see [`verifier_table`]); the device side exists for the simulator only.
 ///
 /// [`Self::pow_ct`] computes `base^e` with one multiplication per 4 exponent bits and no
 /// squarings; each factor is picked by a constant-time select over the whole row, so the memory
