@@ -26,7 +26,7 @@ done
 # Same features as the device libraries, so the generated code names exactly their symbols.
 cargo build -p rainmaker-prov-ffi --lib --no-default-features --features mobile
 rm -rf "$out" && mkdir -p "$out/generated" "$out/headers" "$out/simulator"
-# Two Swift files: the bindings (RainmakerProv.swift) and the core's RainMaker types
+# Two Swift files: the bindings (RainmakerProv.swift) and the core's own types, errors and events
 # (RainmakerProvCore.swift, names in bindings/uniffi-crates.toml), both compiled into the
 # RainmakerProv target; their two headers form the one RainmakerProvFFI C module.
 cargo run -p rainmaker-prov-ffi --bin uniffi-bindgen -- generate \

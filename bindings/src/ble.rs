@@ -12,8 +12,8 @@ use rainmaker_prov::transport::gatt_driver::{GattConfig, GattTransport};
 use rainmaker_prov::transport::gatt_link::{GattLink, GattLinkError};
 
 use crate::device::ProvDevice;
-use crate::error::ProvError;
 use crate::types::ProvOptions;
+use rainmaker_prov::error::ProvError;
 
 /// Settings of the GATT driver under [`ProvDevice::ble`]. Every field left `null`/`nil` (or
 /// empty) takes the driver's default.

@@ -1,26 +1,29 @@
 //! [`ProvDevice`]: one provisioning session with one device, over one transport.
 //!
 //! A thin wrapper over the core's `DeviceSession`: every call runs on the bindings' runtime,
-//! watches an optional [`CancelHandle`], reports progress to the device's [`ProgressListener`],
-//! and maps errors to [`ProvError`].
+//! watches an optional [`CancelHandle`] and reports progress to the device's
+//! [`ProgressListener`]. What it returns and throws are the core's own types.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use rainmaker_prov::endpoints::thread::ThreadStatus;
-use rainmaker_prov::error::Error as CoreError;
+use rainmaker_prov::endpoints::proto_ver::ProtoVersion;
+use rainmaker_prov::endpoints::thread::{ThreadNetwork, ThreadStatus};
+use rainmaker_prov::endpoints::wifi::{WifiConnectedInfo, WifiNetwork, WifiStatus};
+use rainmaker_prov::error::ProvError;
+#[cfg(feature = "rainmaker")]
+use rainmaker_prov::rainmaker::{Association, RainMakerError, RainMakerOutcome};
 use rainmaker_prov::security::Secret;
-use rainmaker_prov::session::{DeviceSession, PollOptions, SecurityChoice, SessionOptions};
+#[cfg(feature = "rainmaker")]
+use rainmaker_prov::session::SessionOptions;
+use rainmaker_prov::session::{DeviceSession, PollOptions, SessionInfo};
 use rainmaker_prov::transport::Transport;
 
-use crate::error::ProvError;
 use crate::events::{CancelHandle, ListenerSlot, ProgressListener};
-use crate::transport::{ForeignTransport, ProvTransport};
-use crate::types::{
-    DeviceCapabilities, ProvOptions, SessionDetails, ThreadAttachment, ThreadNetwork, WifiConnection, WifiNetwork,
-    WifiStatus,
-};
+use rainmaker_prov::transport::foreign::ProvTransport;
+
+use crate::transport::ForeignTransport;
+use crate::types::ProvOptions;
 
 /// A provisioning session with one device. Create one per device (they are independent; many
 /// can run at once). Calls on one device run one at a time.
@@ -46,30 +49,11 @@ impl std::fmt::Debug for ProvDevice {
     }
 }
 
-fn session_options(options: ProvOptions) -> SessionOptions {
-    SessionOptions {
-        security: match options.security {
-            Some(level) => SecurityChoice::Fixed(level.into()),
-            None => SecurityChoice::Auto,
-        },
-        min_security: options.min_security.into(),
-        pop: options.pop.map(Secret::from),
-        sec2_username: options.sec2_username,
-        sec2_password: options.sec2_password.map(Secret::from),
-        exchange_timeout: Duration::from_millis(options.exchange_timeout_ms),
-        expected_security: options.expected_security.map(Into::into),
-        allow_no_pop: options.allow_no_pop,
-        scan_timeout: Duration::from_millis(options.scan_timeout_ms),
-    }
-}
-
 impl ProvDevice {
     /// A device over a core transport.
     pub(crate) fn over(transport: Arc<dyn Transport>, options: ProvOptions) -> Arc<Self> {
-        let poll =
-            PollOptions { deadline: Duration::from_millis(options.connect_deadline_ms), ..PollOptions::default() };
+        let (options, poll) = options.into_core();
         let listener = Arc::new(ListenerSlot::default());
-        let options = session_options(options);
         #[cfg(feature = "rainmaker")]
         let rainmaker = (Arc::clone(&transport), options.clone());
         let session = DeviceSession::new(transport, options).with_listener(listener.clone());
@@ -92,21 +76,20 @@ impl ProvDevice {
         call: impl FnOnce(Arc<DeviceSession>) -> F,
     ) -> Result<T, ProvError>
     where
-        F: Future<Output = Result<T, CoreError>> + Send + 'static,
+        F: Future<Output = Result<T, ProvError>> + Send + 'static,
         T: Send + 'static,
     {
         let token = cancel.map(|c| c.token()).unwrap_or_default();
         let session = Arc::clone(&self.session);
         let fut = call(Arc::clone(&session));
-        let outcome = crate::runtime::spawn(async move {
+        crate::runtime::spawn(async move {
             let result = token.run(fut).await;
-            if matches!(result, Err(CoreError::Cancelled)) {
+            if matches!(result, Err(ProvError::Cancelled)) {
                 session.disconnect().await;
             }
             result
         })
-        .await?;
-        Ok(outcome?)
+        .await?
     }
 }
 
@@ -128,36 +111,26 @@ impl ProvDevice {
     /// Reads the device's capabilities, picks the security scheme (refusing one below
     /// `min_security`) and runs the handshake. Calling it again starts a fresh session.
     #[uniffi::method(default(cancel = None))]
-    pub async fn connect(&self, cancel: Option<Arc<CancelHandle>>) -> Result<SessionDetails, ProvError> {
-        self.run(cancel, |s| async move {
-            let info = s.connect().await?;
-            Ok(SessionDetails {
-                security: info.security.into(),
-                sec_patch_ver: info.sec_patch_ver,
-                capabilities: DeviceCapabilities::from(&info.version),
-            })
-        })
-        .await
+    pub async fn connect(&self, cancel: Option<Arc<CancelHandle>>) -> Result<SessionInfo, ProvError> {
+        self.run(cancel, |s| async move { s.connect().await }).await
     }
 
     /// Reads `proto-ver` (works without `connect()`; does not change the session).
     #[uniffi::method(default(cancel = None))]
-    pub async fn capabilities(&self, cancel: Option<Arc<CancelHandle>>) -> Result<DeviceCapabilities, ProvError> {
-        self.run(cancel, |s| async move { Ok(DeviceCapabilities::from(&s.read_version().await?)) }).await
+    pub async fn capabilities(&self, cancel: Option<Arc<CancelHandle>>) -> Result<ProtoVersion, ProvError> {
+        self.run(cancel, |s| async move { s.read_version().await }).await
     }
 
     /// Asks the device for the Wi-Fi networks it sees (all result pages).
     #[uniffi::method(default(cancel = None))]
     pub async fn scan_wifi(&self, cancel: Option<Arc<CancelHandle>>) -> Result<Vec<WifiNetwork>, ProvError> {
-        self.run(cancel, |s| async move { Ok(s.scan_wifi(None).await?.into_iter().map(WifiNetwork::from).collect()) })
-            .await
+        self.run(cancel, |s| async move { s.scan_wifi(None).await }).await
     }
 
     /// Asks the device for the Thread networks it sees.
     #[uniffi::method(default(cancel = None))]
     pub async fn scan_thread(&self, cancel: Option<Arc<CancelHandle>>) -> Result<Vec<ThreadNetwork>, ProvError> {
-        self.run(cancel, |s| async move { Ok(s.scan_thread().await?.into_iter().map(ThreadNetwork::from).collect()) })
-            .await
+        self.run(cancel, |s| async move { s.scan_thread().await }).await
     }
 
     /// Sends Wi-Fi credentials, applies them and waits until the device joined or failed
@@ -169,52 +142,41 @@ impl ProvDevice {
         ssid: String,
         passphrase: String,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<WifiConnection, ProvError> {
+    ) -> Result<WifiConnectedInfo, ProvError> {
         self.provision_wifi_raw(ssid.into_bytes(), passphrase, cancel).await
     }
 
-    /// Like `provision_wifi`, for an SSID that is not valid UTF-8 (`WifiNetwork.ssid_bytes`).
+    /// Like `provision_wifi`, for an SSID given as bytes (`WifiNetwork.ssid` of a scan result,
+    /// which need not be UTF-8).
     #[uniffi::method(default(cancel = None))]
     pub async fn provision_wifi_raw(
         &self,
         ssid: Vec<u8>,
         passphrase: String,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<WifiConnection, ProvError> {
+    ) -> Result<WifiConnectedInfo, ProvError> {
         let passphrase = Secret::from(passphrase);
         let poll = self.poll;
-        self.run(cancel, move |s| async move { Ok(s.provision_wifi(&ssid, passphrase.expose(), poll).await?.into()) })
-            .await
+        self.run(cancel, move |s| async move { s.provision_wifi(&ssid, passphrase.expose(), poll).await }).await
     }
 
     /// Sends a Thread Active Operational Dataset (TLV bytes), applies it and waits until the
-    /// device attached or failed.
+    /// device attached (`ThreadStatus.Attached`) or failed.
     #[uniffi::method(default(cancel = None))]
     pub async fn provision_thread(
         &self,
         dataset: Vec<u8>,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<ThreadAttachment, ProvError> {
+    ) -> Result<ThreadStatus, ProvError> {
         let dataset = Secret::from(dataset);
         let poll = self.poll;
-        self.run(cancel, move |s| async move {
-            match s.provision_thread(dataset.expose(), poll).await? {
-                ThreadStatus::Attached { pan_id, ext_pan_id, channel, name } => {
-                    Ok(ThreadAttachment { pan_id, ext_pan_id, channel, network_name: name })
-                }
-                other => Err(CoreError::Protocol {
-                    step: rainmaker_prov::error::Step::ConnectionStatus,
-                    detail: format!("provisioning ended in state {other:?}"),
-                }),
-            }
-        })
-        .await
+        self.run(cancel, move |s| async move { s.provision_thread(dataset.expose(), poll).await }).await
     }
 
     /// Reads the device's Wi-Fi state once.
     #[uniffi::method(default(cancel = None))]
     pub async fn wifi_status(&self, cancel: Option<Arc<CancelHandle>>) -> Result<WifiStatus, ProvError> {
-        self.run(cancel, |s| async move { Ok(s.wifi_status().await?.into()) }).await
+        self.run(cancel, |s| async move { s.wifi_status().await }).await
     }
 
     /// Returns a device whose join attempt failed to "ready for credentials" (`prov-ctrl`).
@@ -274,24 +236,22 @@ impl ProvDevice {
 
 #[cfg(feature = "rainmaker")]
 impl ProvDevice {
-    /// Like [`ProvDevice::run`], for a RainMaker step (its errors map to the cloud variants of
-    /// [`ProvError`]).
+    /// Like [`ProvDevice::run`], for a RainMaker step: a device failure is
+    /// `RainMakerError.Device`.
     async fn run_rainmaker<T, F>(
         &self,
         cancel: Option<Arc<CancelHandle>>,
         call: impl FnOnce(Arc<DeviceSession>) -> F,
-    ) -> Result<T, ProvError>
+    ) -> Result<T, RainMakerError>
     where
         F: Future<Output = Result<T, rainmaker_prov::rainmaker::RainMakerError>> + Send + 'static,
         T: Send + 'static,
     {
-        let value = self
-            .run(cancel, |s| {
-                let fut = call(s);
-                async move { Ok(fut.await) }
-            })
-            .await?;
-        value.map_err(ProvError::from)
+        self.run(cancel, |s| {
+            let fut = call(s);
+            async move { Ok(fut.await) }
+        })
+        .await?
     }
 }
 
@@ -306,7 +266,7 @@ impl ProvDevice {
         &self,
         cloud: Arc<crate::rainmaker::RainMakerCloud>,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<String, ProvError> {
+    ) -> Result<String, RainMakerError> {
         let cloud = cloud.inner.clone();
         self.run_rainmaker(cancel, move |s| async move { rainmaker_prov::rainmaker::claim(&s, &cloud).await }).await
     }
@@ -320,13 +280,13 @@ impl ProvDevice {
         &self,
         cloud: Arc<crate::rainmaker::RainMakerCloud>,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<crate::rainmaker::RainMakerAssociation, ProvError> {
+    ) -> Result<Association, RainMakerError> {
         let cloud = cloud.inner.clone();
         // A `Send` generator for the mapping secret key (the thread-local one cannot cross the
         // runtime's threads).
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_rng(&mut rand::rng());
         self.run_rainmaker(cancel, move |s| async move {
-            rainmaker_prov::rainmaker::associate_with_rng(&s, &cloud, &mut rng).await.map(Into::into)
+            rainmaker_prov::rainmaker::associate_with_rng(&s, &cloud, &mut rng).await
         })
         .await
     }
@@ -340,12 +300,11 @@ impl ProvDevice {
         user_id: String,
         secret_key: String,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<String, ProvError> {
+    ) -> Result<String, RainMakerError> {
         let secret_key = Secret::from(secret_key);
         self.run_rainmaker(cancel, move |s| async move {
-            let key = std::str::from_utf8(secret_key.expose()).map_err(|_| {
-                rainmaker_prov::rainmaker::RainMakerError::InvalidInput("the secret key is not valid UTF-8".into())
-            })?;
+            let key = std::str::from_utf8(secret_key.expose())
+                .map_err(|_| RainMakerError::InvalidInput { detail: "the secret key is not valid UTF-8".into() })?;
             s.set_user_mapping(&user_id, key).await
         })
         .await
@@ -377,12 +336,12 @@ impl ProvDevice {
         allow_claim: bool,
         confirm_timeout_ms: u64,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<crate::rainmaker::RainMakerProvisioning, ProvError> {
+    ) -> Result<RainMakerOutcome, RainMakerError> {
         use rainmaker_prov::provision::NetworkCredentials;
         use rainmaker_prov::rainmaker::RainMakerRequest;
         let network = match (ssid, thread_dataset) {
             (Some(_), Some(_)) => {
-                return Err(ProvError::InvalidInput {
+                return Err(RainMakerError::InvalidInput {
                     detail: "give a Wi-Fi network or a Thread dataset, not both".into(),
                 });
             }
@@ -403,10 +362,9 @@ impl ProvDevice {
         let token = cancel.map(|c| c.token()).unwrap_or_default();
         // Dropping this call aborts the spawned task; the token also reaches the flow so a
         // cancel handle stops it at the next await point.
-        let outcome = crate::runtime::spawn(async move {
+        crate::runtime::spawn(async move {
             rainmaker_prov::rainmaker::provision_rainmaker(transport, request, Some(listener), &token).await
         })
-        .await??;
-        crate::rainmaker::RainMakerProvisioning::from_core(outcome)
+        .await?
     }
 }

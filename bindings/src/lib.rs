@@ -1,8 +1,12 @@
 //! uniffi bindings of rainmaker-prov for Android (Kotlin) and iOS (Swift).
 //!
-//! A thin layer: every exported type wraps a core type, errors are mapped in one place
-//! ([`ProvError`]), and no protocol logic lives here. Async calls run on the bindings' own
-//! tokio runtime.
+//! A thin layer: the objects apps hold ([`ProvDevice`], [`CancelHandle`], the RainMaker cloud
+//! client and the secret-holding values), the foreign interfaces apps implement
+//! ([`ProvTransport`], [`ProgressListener`], [`Logger`]) and the options of those objects. Every
+//! record, enum and error they take or return is the core's own type, exported by the core's
+//! `uniffi` feature (Kotlin package `rainmaker.prov.core`; Swift module `RainmakerProv`): one
+//! vocabulary from Rust to Kotlin and Swift. No protocol logic lives here. Async calls run on the
+//! bindings' own tokio runtime.
 //!
 //! | module | what |
 //! | --- | --- |
@@ -10,8 +14,8 @@
 //! | [`transport`] | [`ProvTransport`], implemented by the app (BLE) or built in (SoftAP, simulator) |
 //! | [`ble`] | `ProvDevice.ble` over the core's `GattLink`, [`BleOptions`], [`gatt_status_error`] (feature `gatt`) |
 //! | [`events`] | [`ProgressListener`], [`CancelHandle`] |
-//! | [`error`] | [`ProvError`], [`ProvStep`] |
-//! | [`types`] | options, capabilities, scan results, statuses |
+//! | [`error`] | runtime failures as the core's `ProvError` / `RainMakerError` |
+//! | [`types`] | [`ProvOptions`] |
 //! | [`qr`] | [`parse_qr_code`] |
 //! | [`rainmaker`] | [`RainMakerCloud`], [`AssociationPlan`] (feature `rainmaker`) |
 //! | [`logging`] | [`set_logger`], [`set_max_log_level`] |
@@ -37,26 +41,19 @@ pub mod types;
 #[cfg(feature = "gatt")]
 pub use ble::{BleOptions, gatt_status_error};
 pub use device::ProvDevice;
-pub use error::{ProvError, ProvStep};
-pub use events::{CallbackError, CancelHandle, ProgressEvent, ProgressListener};
+pub use events::{CallbackError, CancelHandle, ProgressListener};
 pub use logging::{LogLevel, LogRecord, Logger, set_logger, set_max_log_level};
-pub use qr::{QrPayload, QrTransport, parse_qr_code};
+pub use qr::parse_qr_code;
 #[cfg(feature = "rainmaker")]
-pub use rainmaker::{
-    AssociationPlan, CloudTokens, LoginOutcome, PendingMapping, RainMakerAssociation, RainMakerCloud,
-    RainMakerProvisioning,
-};
+pub use rainmaker::{AssociationPlan, CloudTokens, LoginOutcome, RainMakerCloud};
+pub use rainmaker_prov::transport::foreign::ProvTransport;
 #[cfg(feature = "test-cloud")]
 pub use sim::{FakeCloudFault, FakeRainMakerCloud, SimulatedRainMaker, start_fake_cloud};
 #[cfg(feature = "simulator")]
 pub use sim::{
     SimulatedDevice, SimulatedDeviceConfig, SimulatedNetwork, SimulatedPeripheral, SimulatedPeripheralConfig,
 };
-pub use transport::{LinkKind, ProvTransport, TransportFailure};
-pub use types::{
-    AppCapabilities, DeviceCapabilities, ProvOptions, SecurityLevel, SessionDetails, ThreadAttachment, ThreadNetwork,
-    WifiConnection, WifiFailReason, WifiNetwork, WifiStatus,
-};
+pub use types::ProvOptions;
 
 /// The version of this library (the Cargo package version).
 #[uniffi::export]

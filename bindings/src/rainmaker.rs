@@ -1,6 +1,7 @@
 //! ESP RainMaker across the FFI (docs/protocol.md 8): the app's HTTP stack (`HttpBackend`), the
 //! cloud account ([`RainMakerCloud`]), and the objects that carry secrets ([`CloudTokens`],
-//! [`LoginOutcome`], [`PendingMapping`], [`AssociationPlan`]).
+//! [`LoginOutcome`], [`AssociationPlan`]). A pending mapping is the core's `PendingMapping`, itself
+//! an object.
 //!
 //! The app's HTTP stack is the core's `HttpBackend` trait, exported with the plain data types (`HttpRequest`, `HttpResponse`,
 //! `HttpHeader`, `HttpMethod`, `HttpError`, `AssociationState`) through the core's `uniffi`
@@ -29,13 +30,11 @@ use rainmaker_prov::rainmaker::flow::confirm_mapping;
 use rainmaker_prov::rainmaker::http::MAX_RESPONSE_BODY;
 use rainmaker_prov::rainmaker::{
     self as core_rm, AssociationState, CloudConfig, ConfirmOptions, HttpBackend, HttpError, HttpRequest, HttpResponse,
-    RainMakerError,
+    PendingMapping, RainMakerError,
 };
 use rainmaker_prov::security::Secret;
 
-use crate::error::ProvError;
 use crate::events::CancelHandle;
-use crate::types::{DeviceCapabilities, SessionDetails, ThreadAttachment, WifiConnection};
 
 /// The RainMaker REST base of Espressif's public cloud (global region).
 pub const DEFAULT_BASE_URL: &str = core_rm::DEFAULT_BASE_URL;
@@ -148,53 +147,6 @@ impl LoginOutcome {
     }
 }
 
-/// A traditional user-node mapping the device accepted and the cloud has not confirmed yet
-/// (`AssociationState.Pending`): confirm it later with `RainMakerCloud.confirm_mapping`. Holds
-/// the mapping secret key; persist it with the same care as tokens.
-#[derive(uniffi::Object)]
-#[uniffi::export(Debug)]
-pub struct PendingMapping {
-    pending: core_rm::PendingMapping,
-}
-
-impl std::fmt::Debug for PendingMapping {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.pending.fmt(f)
-    }
-}
-
-impl PendingMapping {
-    pub(crate) fn wrap(pending: core_rm::PendingMapping) -> Arc<Self> {
-        Arc::new(Self { pending })
-    }
-}
-
-#[uniffi::export]
-impl PendingMapping {
-    /// A mapping read back from the app's storage.
-    #[uniffi::constructor]
-    pub fn new(node_id: String, user_id: String, secret_key: String) -> Arc<Self> {
-        let secret_key = Secret::from(secret_key);
-        let key = String::from_utf8_lossy(secret_key.expose());
-        Self::wrap(core_rm::PendingMapping::new(node_id, user_id, &key))
-    }
-
-    /// The node id the device reported.
-    pub fn node_id(&self) -> String {
-        self.pending.node_id.clone()
-    }
-
-    /// The user id sent to the device.
-    pub fn user_id(&self) -> String {
-        self.pending.user_id.clone()
-    }
-
-    /// The secret key sent to the device (the cloud matches it against the node's report).
-    pub fn secret_key(&self) -> String {
-        self.pending.secret_key().to_owned()
-    }
-}
-
 /// Who `ProvDevice.provision_rainmaker` associates the node with.
 #[derive(Debug, uniffi::Object)]
 pub struct AssociationPlan {
@@ -232,39 +184,6 @@ impl AssociationPlan {
     }
 }
 
-/// Where a device stands with the account after `ProvDevice.associate`.
-#[derive(Debug, Clone, uniffi::Record)]
-pub struct RainMakerAssociation {
-    /// The node id the device reported.
-    pub node_id: String,
-    /// `Confirmed` (challenge-response: the node is on the account) or `Pending` (traditional
-    /// mapping: confirm with `RainMakerCloud.confirm_mapping` once the device is online).
-    pub state: AssociationState,
-    /// Whether challenge-response (`ch_resp`) was used.
-    pub challenge_response: bool,
-    /// The mapping to confirm, when `state` is `Pending`.
-    pub pending: Option<Arc<PendingMapping>>,
-}
-
-impl From<core_rm::Association> for RainMakerAssociation {
-    fn from(a: core_rm::Association) -> Self {
-        match a {
-            core_rm::Association::Mapped { node_id } => RainMakerAssociation {
-                node_id,
-                state: AssociationState::Confirmed,
-                challenge_response: true,
-                pending: None,
-            },
-            core_rm::Association::Pending(p) => RainMakerAssociation {
-                node_id: p.node_id.clone(),
-                state: AssociationState::Pending { request_id: None },
-                challenge_response: false,
-                pending: Some(PendingMapping::wrap(p)),
-            },
-        }
-    }
-}
-
 /// A RainMaker cloud account client. Share one per account: every `ProvDevice` call given it
 /// uses (and refreshes) the same tokens. Not logged in when created: `login`, or `set_tokens`
 /// with tokens the app stored.
@@ -274,14 +193,14 @@ pub struct RainMakerCloud {
 }
 
 /// Runs a cloud call on the bindings' runtime, stopped by `cancel`.
-pub(crate) async fn run_cloud<T, F>(cancel: Option<Arc<CancelHandle>>, fut: F) -> Result<T, ProvError>
+pub(crate) async fn run_cloud<T, F>(cancel: Option<Arc<CancelHandle>>, fut: F) -> Result<T, RainMakerError>
 where
     F: std::future::Future<Output = Result<T, RainMakerError>> + Send + 'static,
     T: Send + 'static,
 {
     let token: CancelToken = cancel.map(|c| c.token()).unwrap_or_default();
     let result = crate::runtime::spawn(async move { token.run(async { Ok(fut.await) }).await }).await?;
-    Ok(result??)
+    result?
 }
 
 #[uniffi::export]
@@ -299,14 +218,14 @@ impl RainMakerCloud {
         base_url: String,
         claim_url: String,
         request_timeout_ms: u64,
-    ) -> Result<Arc<Self>, ProvError> {
+    ) -> Result<Arc<Self>, RainMakerError> {
         let config = CloudConfig { base_url, claim_url, request_timeout: Duration::from_millis(request_timeout_ms) };
         let inner = core_rm::RainMakerCloud::new(config, Arc::new(ForeignHttp { client: http }))?;
         Ok(Arc::new(Self { inner }))
     }
 
     /// Logs in with the account's e-mail/phone and password. Wrong ones:
-    /// `ProvError.LoginRejected`. An account with multi-factor login answers with a
+    /// `RainMakerError.LoginRejected`. An account with multi-factor login answers with a
     /// `LoginOutcome` that `needs_code()`.
     #[uniffi::method(default(cancel = None))]
     pub async fn login(
@@ -314,7 +233,7 @@ impl RainMakerCloud {
         user_name: String,
         password: String,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<Arc<LoginOutcome>, ProvError> {
+    ) -> Result<Arc<LoginOutcome>, RainMakerError> {
         let cloud = self.inner.clone();
         let password = Secret::from(password);
         let outcome = run_cloud(cancel, async move { cloud.login(&user_name, &password).await }).await?;
@@ -333,24 +252,26 @@ impl RainMakerCloud {
         outcome: Arc<LoginOutcome>,
         code: String,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<(), ProvError> {
+    ) -> Result<(), RainMakerError> {
         let Some(session) = outcome.session.clone() else {
-            return Err(ProvError::InvalidInput { detail: "this login needs no code: it is already complete".into() });
+            return Err(RainMakerError::InvalidInput {
+                detail: "this login needs no code: it is already complete".into(),
+            });
         };
         let cloud = self.inner.clone();
         let code = Secret::from(code);
         run_cloud(cancel, async move {
             let code = std::str::from_utf8(code.expose())
-                .map_err(|_| RainMakerError::InvalidInput("the code is not valid UTF-8".into()))?;
+                .map_err(|_| RainMakerError::InvalidInput { detail: "the code is not valid UTF-8".into() })?;
             cloud.login_with_code(&user_name, &session, code).await
         })
         .await
     }
 
     /// Trades the refresh token for a new access token (done automatically when a call finds the
-    /// access token expired). A refused refresh token: `ProvError.LoginRejected` (log in again).
+    /// access token expired). A refused refresh token: `RainMakerError.LoginRejected` (log in again).
     #[uniffi::method(default(cancel = None))]
-    pub async fn refresh(&self, cancel: Option<Arc<CancelHandle>>) -> Result<(), ProvError> {
+    pub async fn refresh(&self, cancel: Option<Arc<CancelHandle>>) -> Result<(), RainMakerError> {
         let cloud = self.inner.clone();
         run_cloud(cancel, async move { cloud.refresh().await }).await
     }
@@ -376,10 +297,10 @@ impl RainMakerCloud {
         self.inner.has_tokens()
     }
 
-    /// The RainMaker user id of the logged-in account (`ProvError.LoginRequired` when not
+    /// The RainMaker user id of the logged-in account (`RainMakerError.LoginRequired` when not
     /// logged in).
-    pub fn user_id(&self) -> Result<String, ProvError> {
-        Ok(self.inner.user_id()?)
+    pub fn user_id(&self) -> Result<String, RainMakerError> {
+        self.inner.user_id()
     }
 
     /// The account's e-mail address or phone number, when the id token carries one.
@@ -389,18 +310,18 @@ impl RainMakerCloud {
 
     /// Asks the cloud to add a traditionally mapped node to the account and waits (up to
     /// `timeout_ms`) until it confirms: `Confirmed`, or `Pending` when the deadline passed (call
-    /// again later). The cloud's refusal: `ProvError.MappingTimedOut` / `MappingDiscarded`.
+    /// again later). The cloud's refusal: `RainMakerError.MappingTimedOut` / `MappingDiscarded`.
     #[uniffi::method(default(timeout_ms = 60000, cancel = None))]
     pub async fn confirm_mapping(
         &self,
         pending: Arc<PendingMapping>,
         timeout_ms: u64,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<AssociationState, ProvError> {
+    ) -> Result<AssociationState, RainMakerError> {
         let cloud = self.inner.clone();
         let options = confirm_options(timeout_ms);
         run_cloud(cancel, async move {
-            confirm_mapping(&cloud, &pending.pending, options, &rainmaker_prov::events::NoProgress).await
+            confirm_mapping(&cloud, &pending, options, &rainmaker_prov::events::NoProgress).await
         })
         .await
     }
@@ -414,69 +335,6 @@ pub(crate) fn confirm_options(timeout_ms: u64) -> ConfirmOptions {
         deadline,
         first_interval: defaults.first_interval.min(deadline / 4).max(Duration::from_millis(100)),
         max_interval: defaults.max_interval.min(deadline / 4).max(Duration::from_millis(100)),
-    }
-}
-
-/// The result of `ProvDevice.provision_rainmaker`.
-#[derive(Debug, Clone, uniffi::Record)]
-pub struct RainMakerProvisioning {
-    /// The session that was established (security, capabilities).
-    pub session: SessionDetails,
-    /// The Wi-Fi network the device joined, when Wi-Fi credentials were given.
-    pub wifi: Option<WifiConnection>,
-    /// The Thread network the device attached to, when a dataset was given.
-    pub thread: Option<ThreadAttachment>,
-    /// The node id (claimed, or reported by the device when associating).
-    pub node_id: Option<String>,
-    /// Whether the node was claimed in this run.
-    pub claimed: bool,
-    /// Whether challenge-response (`ch_resp`) was used for the association.
-    pub challenge_response: bool,
-    /// Where the node stands with the account.
-    pub association: AssociationState,
-    /// The cloud's mapping request id, when a traditional mapping was requested but not (yet)
-    /// confirmed.
-    pub request_id: Option<String>,
-    /// The mapping to confirm later (`RainMakerCloud.confirm_mapping`) when `association` is
-    /// `Pending`.
-    pub pending: Option<Arc<PendingMapping>>,
-}
-
-impl RainMakerProvisioning {
-    pub(crate) fn from_core(outcome: core_rm::RainMakerOutcome) -> Result<Self, ProvError> {
-        use rainmaker_prov::endpoints::thread::ThreadStatus;
-        use rainmaker_prov::provision::Joined;
-        let info = &outcome.session;
-        let session = SessionDetails {
-            security: info.security.into(),
-            sec_patch_ver: info.sec_patch_ver,
-            capabilities: DeviceCapabilities::from(&info.version),
-        };
-        let (wifi, thread) = match outcome.joined {
-            None => (None, None),
-            Some(Joined::Wifi(connection)) => (Some(connection.into()), None),
-            Some(Joined::Thread(ThreadStatus::Attached { pan_id, ext_pan_id, channel, name })) => {
-                (None, Some(ThreadAttachment { pan_id, ext_pan_id, channel, network_name: name }))
-            }
-            Some(Joined::Thread(other)) => {
-                return Err(ProvError::Internal { detail: format!("provisioning ended in Thread state {other:?}") });
-            }
-        };
-        let request_id = match &outcome.association {
-            AssociationState::Pending { request_id } => request_id.clone(),
-            _ => None,
-        };
-        Ok(Self {
-            session,
-            wifi,
-            thread,
-            node_id: outcome.node_id,
-            claimed: outcome.claimed,
-            challenge_response: outcome.mode == Some(core_rm::AssociationMode::ChallengeResponse),
-            association: outcome.association,
-            request_id,
-            pending: outcome.pending.map(PendingMapping::wrap),
-        })
     }
 }
 
@@ -527,9 +385,9 @@ mod tests {
         let tokens = CloudTokens::new("acc-s3cret".into(), "id-s3cret".into(), "ref-s3cret".into());
         assert!(!format!("{tokens:?}").contains("s3cret"));
         assert_eq!(tokens.refresh_token(), "ref-s3cret");
-        let pending = PendingMapping::new("node".into(), "user".into(), "key-s3cret".into());
+        let pending = PendingMapping::restore("node".into(), "user".into(), "key-s3cret".into());
         assert!(!format!("{pending:?}").contains("s3cret"));
-        assert_eq!(pending.secret_key(), "key-s3cret");
+        assert_eq!(pending.secret_key_text(), "key-s3cret");
         let plan = AssociationPlan::user_mapping("user".into(), "key-s3cret".into());
         assert!(!format!("{plan:?}").contains("s3cret"));
     }

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rainmaker_prov::endpoints::wifi::{WifiAuthMode, WifiNetwork as CoreWifiNetwork};
-use rainmaker_prov::error::Error as CoreError;
 use rainmaker_prov::security::{Sec2Patch, Secret};
 use rainmaker_prov::sim::device::{SimAccessPoint, SimConfig, SimDevice, SimFlavor, SimSecurity};
 use rainmaker_prov::sim::gatt_peripheral::{FailureStyle, SimPeripheral};
@@ -18,9 +17,10 @@ use rainmaker_prov::transport::memory::MemoryTransport;
 use rainmaker_prov::transport::Transport;
 use rainmaker_prov::transport::gatt_link::{GattLink, GattLinkError, GattServiceInfo};
 
-use crate::error::ProvError;
-use crate::transport::{NativeTransport, ProvTransport};
-use crate::types::SecurityLevel;
+use crate::transport::NativeTransport;
+use rainmaker_prov::error::ProvError;
+use rainmaker_prov::security::SecurityLevel;
+use rainmaker_prov::transport::foreign::ProvTransport;
 
 /// SRP username the simulator uses when none is configured (the ESP-IDF default).
 const DEFAULT_USERNAME: &str = "wifiprov";
@@ -109,8 +109,8 @@ fn sim_config(config: SimulatedDeviceConfig) -> Result<SimConfig, ProvError> {
         SecurityLevel::Sec1 => SimSecurity::Sec1 { pop: config.pop.map(Secret::from) },
         SecurityLevel::Sec2 => SimSecurity::Sec2 {
             username: config.username.unwrap_or_else(|| DEFAULT_USERNAME.to_owned()),
-            password: Secret::from(config.pop.ok_or_else(|| {
-                ProvError::from(CoreError::InvalidInput("a security 2 device needs a password (pop)".into()))
+            password: Secret::from(config.pop.ok_or_else(|| ProvError::InvalidInput {
+                detail: "a security 2 device needs a password (pop)".into(),
             })?),
             patch: Sec2Patch::Patch1,
         },

@@ -7,11 +7,14 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use rainmaker_prov::error::{ProvError, ProvStep};
+use rainmaker_prov::events::ProgressEvent;
+use rainmaker_prov::security::SecurityLevel;
 use rainmaker_prov::transport::gatt_link::{GattLink, GattLinkError, GattServiceInfo};
+use rainmaker_prov::transport::{TransportError, TransportKind};
 use rainmaker_prov_ffi::{
-    CallbackError, CancelHandle, LinkKind, ProgressEvent, ProgressListener, ProvDevice, ProvError, ProvOptions,
-    ProvStep, ProvTransport, SecurityLevel, SimulatedDevice, SimulatedDeviceConfig, SimulatedPeripheral,
-    TransportFailure,
+    CallbackError, CancelHandle, ProgressListener, ProvDevice, ProvOptions, ProvTransport, SimulatedDevice,
+    SimulatedDeviceConfig, SimulatedPeripheral,
 };
 
 fn options(pop: &str, min: SecurityLevel) -> ProvOptions {
@@ -46,12 +49,12 @@ fn device(security: SecurityLevel, pop: &str) -> Arc<SimulatedDevice> {
 /// fails every exchange on one endpoint.
 struct AppTransport {
     inner: Arc<dyn ProvTransport>,
-    fail_on: Option<(&'static str, TransportFailure)>,
+    fail_on: Option<(&'static str, TransportError)>,
 }
 
 #[async_trait]
 impl ProvTransport for AppTransport {
-    async fn send(&self, endpoint: String, data: Vec<u8>) -> Result<Vec<u8>, TransportFailure> {
+    async fn send(&self, endpoint: String, data: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         match &self.fail_on {
             Some((name, failure)) if *name == endpoint => Err(failure.clone()),
             _ => self.inner.send(endpoint, data).await,
@@ -60,10 +63,10 @@ impl ProvTransport for AppTransport {
     fn max_payload(&self) -> u32 {
         0
     }
-    fn link_kind(&self) -> LinkKind {
-        LinkKind::Ble
+    fn kind(&self) -> TransportKind {
+        TransportKind::Ble
     }
-    async fn disconnect(&self) -> Result<(), TransportFailure> {
+    async fn disconnect(&self) -> Result<(), TransportError> {
         self.inner.disconnect().await
     }
 }
@@ -90,7 +93,7 @@ async fn security_2_provisions_through_both_transport_adapters_with_progress() {
     // A BLE link kind makes the core page the scan results in small pages: all still arrive.
     assert_eq!(dev.scan_wifi(None).await.unwrap().len(), 16);
     let joined = dev.provision_wifi("RefPeer-Home".into(), "secretpass".into(), None).await.unwrap();
-    assert_eq!(joined.ssid, "RefPeer-Home");
+    assert_eq!(joined.ssid, b"RefPeer-Home");
     assert_eq!(sim.connected_ssid().as_deref(), Some("RefPeer-Home"));
     let events = events.0.lock().unwrap().clone();
     assert!(events.contains(&ProgressEvent::SessionEstablished), "{events:?}");
@@ -100,15 +103,15 @@ async fn security_2_provisions_through_both_transport_adapters_with_progress() {
 #[tokio::test]
 async fn app_transport_failures_become_typed_errors() {
     let sim = device(SecurityLevel::Sec1, "pop");
-    let failing = |failure: TransportFailure| {
+    let failing = |failure: TransportError| {
         ProvDevice::new(
             Arc::new(AppTransport { inner: sim.transport(), fail_on: Some(("prov-session", failure)) }),
             options("pop", SecurityLevel::Sec1),
         )
     };
-    let err = failing(TransportFailure::Failed { detail: "radio off".into() }).connect(None).await.unwrap_err();
+    let err = failing(TransportError::Foreign { detail: "radio off".into() }).connect(None).await.unwrap_err();
     assert_eq!(err, ProvError::Transport { step: ProvStep::Handshake, detail: "radio off".into() });
-    let err = failing(TransportFailure::Timeout { millis: 5 }).connect(None).await.unwrap_err();
+    let err = failing(TransportError::Timeout { millis: 5 }).connect(None).await.unwrap_err();
     assert_eq!(err, ProvError::Timeout { step: ProvStep::Handshake });
 }
 
@@ -171,7 +174,7 @@ async fn ble_constructor_runs_the_gatt_driver_over_an_app_link() {
     let dev = ProvDevice::ble(link, options("pop", SecurityLevel::Sec1), None).unwrap();
     assert_eq!(dev.connect(None).await.unwrap().security, SecurityLevel::Sec1);
     let joined = dev.provision_wifi("RefPeer-Home".into(), "secretpass".into(), None).await.unwrap();
-    assert_eq!(joined.ssid, "RefPeer-Home");
+    assert_eq!(joined.ssid, b"RefPeer-Home");
     assert!(target.writes() >= 4);
 
     // A 20-byte write limit: the handshake request is refused before it is written.

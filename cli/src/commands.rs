@@ -184,15 +184,18 @@ fn level_of(sec: SecArg) -> Option<SecurityLevel> {
 pub(crate) fn session_options(args: &DeviceArgs) -> Result<SessionOptions, Error> {
     let mut options = SessionOptions {
         security: level_of(args.sec).map_or(SecurityChoice::Auto, SecurityChoice::Fixed),
-        min_security: SecurityLevel::try_from(args.min_sec)
-            .map_err(|_| Error::InvalidInput(format!("--min-sec must be 0, 1 or 2, not {}", args.min_sec)))?,
+        min_security: SecurityLevel::try_from(args.min_sec).map_err(|_| Error::InvalidInput {
+            detail: format!("--min-sec must be 0, 1 or 2, not {}", args.min_sec),
+        })?,
         allow_no_pop: args.allow_no_pop,
         ..SessionOptions::default()
     };
     if let Some(text) = &args.qrcode {
-        let payload = qr::parse(text).map_err(|e| Error::InvalidInput(format!("QR code payload: {e}")))?;
+        let payload = qr::parse(text).map_err(|e| Error::InvalidInput { detail: format!("QR code payload: {e}") })?;
         if args.transport == TransportArg::Softap && payload.transport != qr::QrTransport::SoftAp {
-            return Err(Error::InvalidInput("this QR code is for a BLE device; only SoftAP is available here".into()));
+            return Err(Error::InvalidInput {
+                detail: "this QR code is for a BLE device; only SoftAP is available here".into(),
+            });
         }
         options.apply_qr(&payload);
     }
@@ -213,14 +216,16 @@ pub(crate) async fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, E
         #[cfg(feature = "ble")]
         return ble_transport(args).await;
         #[cfg(not(feature = "ble"))]
-        return Err(Error::InvalidInput(NO_BLE.into()));
+        return Err(Error::InvalidInput { detail: NO_BLE.into() });
     }
     if args.transport == TransportArg::Console {
-        let port =
-            args.port.as_deref().ok_or_else(|| Error::InvalidInput("--transport console needs --port".into()))?;
+        let port = args
+            .port
+            .as_deref()
+            .ok_or_else(|| Error::InvalidInput { detail: "--transport console needs --port".into() })?;
         let console = ConsoleTransport::open_serial(port, args.baud, ConsoleConfig::default()).map_err(|e| {
             let detail = match e {
-                TransportError::Unreachable(detail) => detail,
+                TransportError::Unreachable { detail } => detail,
                 other => other.to_string(),
             };
             Error::Unreachable { step: rainmaker_prov::error::Step::ReadCapabilities, detail }
@@ -229,7 +234,7 @@ pub(crate) async fn transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, E
     }
     let config = HttpConfig { host: args.host.clone(), ..HttpConfig::default() };
     if args.host.parse::<SocketAddr>().is_err() && !args.host.contains(':') {
-        return Err(Error::InvalidInput(format!("--host wants host:port, got `{}`", args.host)));
+        return Err(Error::InvalidInput { detail: format!("--host wants host:port, got `{}`", args.host) });
     }
     Ok(Arc::new(HttpTransport::new(config)))
 }
@@ -249,7 +254,7 @@ async fn ble_transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
 
     let unreachable = |e: TransportError| {
         let detail = match e {
-            TransportError::Unreachable(detail) => detail,
+            TransportError::Unreachable { detail } => detail,
             other => other.to_string(),
         };
         Error::Unreachable { step: rainmaker_prov::error::Step::ReadCapabilities, detail }
@@ -257,7 +262,8 @@ async fn ble_transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
     let name = match (&args.device_name, &args.qrcode) {
         (Some(name), _) => Some(name.clone()),
         (None, Some(text)) => {
-            let payload = qr::parse(text).map_err(|e| Error::InvalidInput(format!("QR code payload: {e}")))?;
+            let payload =
+                qr::parse(text).map_err(|e| Error::InvalidInput { detail: format!("QR code payload: {e}") })?;
             Some(payload.name.clone()).filter(|name| !name.is_empty())
         }
         (None, None) => None,
@@ -269,18 +275,22 @@ async fn ble_transport(args: &DeviceArgs) -> Result<Arc<dyn Transport>, Error> {
             let mut found = ble::scan(&NameFilter::default(), scan_time).await.map_err(unreachable)?;
             match found.len() {
                 0 => {
-                    return Err(unreachable(TransportError::Unreachable(format!(
-                        "no device named `{DEFAULT_NAME_PREFIX}…` showed up within {} s",
-                        scan_time.as_secs()
-                    ))));
+                    return Err(unreachable(TransportError::Unreachable {
+                        detail: format!(
+                            "no device named `{DEFAULT_NAME_PREFIX}…` showed up within {} s",
+                            scan_time.as_secs()
+                        ),
+                    }));
                 }
                 1 => found.remove(0),
                 _ => {
                     let names: Vec<&str> = found.iter().map(|d| d.name()).collect();
-                    return Err(Error::InvalidInput(format!(
-                        "several provisioning devices are in range ({}); pick one with --device-name",
-                        names.join(", ")
-                    )));
+                    return Err(Error::InvalidInput {
+                        detail: format!(
+                            "several provisioning devices are in range ({}); pick one with --device-name",
+                            names.join(", ")
+                        ),
+                    });
                 }
             }
         }
@@ -325,10 +335,12 @@ impl Progress {
                 if args.transport == TransportArg::Console && self.level.load(Ordering::Relaxed) == 2 =>
             {
                 let detail = err.to_string();
-                Error::InvalidInput(format!(
-                    "the device uses security 2, which the serial console cannot carry ({detail}); \
+                Error::InvalidInput {
+                    detail: format!(
+                        "the device uses security 2, which the serial console cannot carry ({detail}); \
                      provision it over SoftAP or BLE"
-                ))
+                    ),
+                }
             }
             other => other,
         }
@@ -361,9 +373,9 @@ pub(crate) fn parse_custom(items: &[String]) -> Result<Vec<(String, Vec<u8>)>, E
     items
         .iter()
         .map(|item| {
-            let (endpoint, text) = item
-                .split_once('=')
-                .ok_or_else(|| Error::InvalidInput(format!("--custom-data wants ENDPOINT=TEXT, got `{item}`")))?;
+            let (endpoint, text) = item.split_once('=').ok_or_else(|| Error::InvalidInput {
+                detail: format!("--custom-data wants ENDPOINT=TEXT, got `{item}`"),
+            })?;
             Ok((endpoint.to_owned(), text.as_bytes().to_vec()))
         })
         .collect()
@@ -380,7 +392,7 @@ pub(crate) async fn pick_network(
     passphrase: Option<Secret>,
 ) -> Result<(Vec<u8>, Secret), Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(Error::InvalidInput("no --ssid given and no terminal to pick a network from".into()));
+        return Err(Error::InvalidInput { detail: "no --ssid given and no terminal to pick a network from".into() });
     }
     let mut prompter = Prompter::new()?;
     let limit = Some(Duration::from_secs(args.timeout));
@@ -393,7 +405,7 @@ pub(crate) async fn pick_network(
         eprintln!("  {:>2}. {}", i + 1, output::network_line(n));
     }
     let index = prompter.choice(&format!("Pick a network [1-{}]: ", networks.len()), networks.len()).await?;
-    let net = networks.get(index).ok_or_else(|| Error::Internal("the choice is out of range".into()))?;
+    let net = networks.get(index).ok_or_else(|| Error::Internal { detail: "the choice is out of range".into() })?;
     let ssid = if net.ssid.is_empty() { prompter.ssid("Hidden network: SSID: ").await? } else { net.ssid.clone() };
     let passphrase = match passphrase {
         Some(passphrase) => passphrase,
@@ -457,7 +469,7 @@ pub(crate) async fn network_credentials(
         (Some(hex_dataset), _) => NetworkCredentials::Thread {
             dataset: Secret::new(
                 hex::decode(hex_dataset.trim())
-                    .map_err(|_| Error::InvalidInput("--thread-dataset is not hex".into()))?,
+                    .map_err(|_| Error::InvalidInput { detail: "--thread-dataset is not hex".into() })?,
             ),
         },
         (None, Some(ssid)) => {
@@ -533,15 +545,15 @@ pub(crate) fn add_outcome_fields(
     v: &mut serde_json::Value,
     session: &SessionInfo,
     joined: Option<&Joined>,
-    custom_responses: &[(String, Vec<u8>)],
+    custom_responses: &[rainmaker_prov::provision::CustomResponse],
 ) {
     use serde_json::{Value, json};
     let custom: serde_json::Map<String, Value> = custom_responses
         .iter()
-        .map(|(k, v)| (k.clone(), Value::String(String::from_utf8_lossy(v).into_owned())))
+        .map(|r| (r.endpoint.clone(), Value::String(String::from_utf8_lossy(&r.data).into_owned())))
         .collect();
     let fields = match joined {
-        Some(Joined::Wifi(info)) => json!({
+        Some(Joined::Wifi { info }) => json!({
             "security": session.security.number(),
             "sec_patch_ver": session.sec_patch_ver,
             "network": "wifi",
@@ -552,7 +564,7 @@ pub(crate) fn add_outcome_fields(
             "auth_mode": format!("{:?}", info.auth_mode),
             "custom_responses": custom,
         }),
-        Some(Joined::Thread(status)) => {
+        Some(Joined::Thread { status }) => {
             let mut fields = json!({
                 "security": session.security.number(),
                 "sec_patch_ver": session.sec_patch_ver,
@@ -579,13 +591,13 @@ pub(crate) fn add_outcome_fields(
 /// The text line for a joined network.
 pub(crate) fn joined_line(joined: &Joined) -> String {
     match joined {
-        Joined::Wifi(info) => format!(
+        Joined::Wifi { info } => format!(
             "Provisioned: the device joined `{}` (IP {}, channel {}).",
             output::terminal_safe(&output::display_ssid(&info.ssid)),
             output::terminal_safe(&info.ip4_addr),
             info.channel
         ),
-        Joined::Thread(status) => format!("Provisioned: {}.", output::thread_status_text(status)),
+        Joined::Thread { status } => format!("Provisioned: {}.", output::thread_status_text(status)),
     }
 }
 
@@ -626,7 +638,7 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
             let patch = match args.sec_patch_ver {
                 0 => Sec2Patch::Patch0,
                 1 => Sec2Patch::Patch1,
-                n => return Err(Error::InvalidInput(format!("--sec-patch-ver must be 0 or 1, not {n}"))),
+                n => return Err(Error::InvalidInput { detail: format!("--sec-patch-ver must be 0 or 1, not {n}") }),
             };
             if args.corrupted_salt {
                 SimSecurity::Sec2CorruptedSalt { username, password, patch }
@@ -636,11 +648,11 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
         }
     };
     if args.corrupted_salt && !matches!(security, SimSecurity::Sec2CorruptedSalt { .. }) {
-        return Err(Error::InvalidInput("--corrupted-salt needs a security 2 device (--sec 2)".into()));
+        return Err(Error::InvalidInput { detail: "--corrupted-salt needs a security 2 device (--sec 2)".into() });
     }
     let mut config = SimConfig::new(security);
     if args.ssid.len() > wifi::MAX_SSID_LEN {
-        return Err(Error::InvalidInput(format!("--ssid is longer than {} bytes", wifi::MAX_SSID_LEN)));
+        return Err(Error::InvalidInput { detail: format!("--ssid is longer than {} bytes", wifi::MAX_SSID_LEN) });
     }
     if let Some(first) = config.access_points.first_mut() {
         first.network.ssid = args.ssid.as_bytes().to_vec();
@@ -660,7 +672,7 @@ fn sim_config(args: &SimArgs) -> Result<SimConfig, Error> {
         let personality = if args.claim {
             SimRainMaker::claiming(ch_resp)
         } else if args.node_id.trim().is_empty() {
-            return Err(Error::InvalidInput("--node-id must not be empty".into()));
+            return Err(Error::InvalidInput { detail: "--node-id must not be empty".into() });
         } else if ch_resp {
             SimRainMaker::ch_resp(args.node_id.trim())
         } else {
@@ -682,7 +694,7 @@ async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
     let cloud = if args.fake_cloud {
         let cloud = FakeCloud::start(FakeCloudConfig::default())
             .await
-            .map_err(|e| Error::InvalidInput(format!("cannot start the fake cloud: {e}")))?;
+            .map_err(|e| Error::InvalidInput { detail: format!("cannot start the fake cloud: {e}") })?;
         cloud.attach(device.clone());
         Some(cloud)
     } else {
@@ -692,7 +704,7 @@ async fn sim_cmd(args: SimArgs) -> Result<(), Error> {
         return sim_console(device, level, cloud.as_ref()).await;
     }
     let server = HttpDeviceServer::bind(args.listen, device.clone())
-        .map_err(|e| Error::InvalidInput(format!("cannot listen on {}: {e}", args.listen)))?;
+        .map_err(|e| Error::InvalidInput { detail: format!("cannot listen on {}: {e}", args.listen) })?;
     let addr = server.local_addr();
     println!("rainmaker-prov sim: listening on {addr} (security {level})");
     print_sim_rainmaker(&device, cloud.as_ref());
@@ -754,7 +766,7 @@ async fn sim_console(device: Arc<SimDevice>, level: u8, cloud: Option<&FakeCloud
 
     let handle = ConsoleDeviceServer::new(device.clone())
         .spawn_pty()
-        .map_err(|e| Error::InvalidInput(format!("cannot create a pseudo-terminal: {e}")))?;
+        .map_err(|e| Error::InvalidInput { detail: format!("cannot create a pseudo-terminal: {e}") })?;
     let path = handle.pty_path().map(|p| p.display().to_string()).unwrap_or_default();
     println!("rainmaker-prov sim: listening on {path} (security {level})");
     print_sim_rainmaker(&device, cloud);
@@ -773,7 +785,7 @@ async fn sim_console(device: Arc<SimDevice>, level: u8, cloud: Option<&FakeCloud
 /// Pseudo-terminals exist on Unix only.
 #[cfg(not(unix))]
 async fn sim_console(_device: Arc<SimDevice>, _level: u8, _cloud: Option<&FakeCloud>) -> Result<(), Error> {
-    Err(Error::InvalidInput("--transport console needs a Unix system (pseudo-terminal)".into()))
+    Err(Error::InvalidInput { detail: "--transport console needs a Unix system (pseudo-terminal)".into() })
 }
 
 async fn demo_cmd(sec: SimSecArg, json: bool) -> Result<(), Error> {
@@ -790,7 +802,7 @@ async fn demo_cmd(sec: SimSecArg, json: bool) -> Result<(), Error> {
     let device = SimDevice::new(config);
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let server = HttpDeviceServer::bind(loopback, device.clone())
-        .map_err(|e| Error::InvalidInput(format!("cannot listen on loopback: {e}")))?;
+        .map_err(|e| Error::InvalidInput { detail: format!("cannot listen on loopback: {e}") })?;
     let addr = server.local_addr();
     let handle = server.spawn();
     match sec {

@@ -19,10 +19,10 @@ use unicode_width::UnicodeWidthStr;
 /// The exit code of the documented interface for an error.
 pub fn exit_code(err: &Error) -> u8 {
     match err {
-        Error::InvalidInput(_) => 2,
+        Error::InvalidInput { .. } => 2,
         Error::WrongCredentials | Error::DeviceProofMismatch => 3,
         Error::WifiAuthFailed => 4,
-        Error::WifiNetworkNotFound | Error::ThreadAttachFailed(_) | Error::WifiFailed(_) => 5,
+        Error::WifiNetworkNotFound | Error::ThreadAttachFailed { .. } | Error::WifiFailed { .. } => 5,
         Error::Timeout { .. } => 6,
         Error::Unreachable { .. }
         | Error::Disconnected { .. }
@@ -47,15 +47,15 @@ pub fn error_kind(err: &Error) -> &'static str {
         Error::SecurityBelowMinimum { .. } => "security_below_minimum",
         Error::PossibleImpostor { .. } => "possible_impostor",
         Error::PayloadTooLarge { .. } => "payload_too_large",
-        Error::Internal(_) => "internal",
+        Error::Internal { .. } => "internal",
         Error::Timeout { .. } => "timeout",
         Error::Unreachable { .. } => "unreachable",
         Error::Disconnected { .. } => "disconnected",
         Error::EndpointNotFound { .. } => "endpoint_not_found",
         Error::WifiAuthFailed => "wifi_auth_failed",
         Error::WifiNetworkNotFound => "wifi_network_not_found",
-        Error::WifiFailed(_) => "wifi_failed",
-        Error::ThreadAttachFailed(_) => "thread_attach_failed",
+        Error::WifiFailed { .. } => "wifi_failed",
+        Error::ThreadAttachFailed { .. } => "thread_attach_failed",
         Error::OutcomeUnknown { .. } => "outcome_unknown",
         Error::DeviceStatus { .. } => "device_status",
         Error::AlreadyProvisioned { .. } => "already_provisioned",
@@ -64,7 +64,7 @@ pub fn error_kind(err: &Error) -> &'static str {
         Error::SecurityMismatch { .. } => "security_mismatch",
         Error::CredentialsRequired { .. } => "credentials_required",
         Error::Unsupported { .. } => "unsupported",
-        Error::InvalidInput(_) => "invalid_input",
+        Error::InvalidInput { .. } => "invalid_input",
         Error::Cancelled => "cancelled",
         Error::NotConnected => "not_connected",
         _ => "error",
@@ -101,8 +101,8 @@ fn step_of(err: &Error) -> Option<&Step> {
 /// device errors map like [`exit_code`], except during assisted claiming (12).
 pub fn rainmaker_exit_code(err: &RainMakerError) -> u8 {
     match err {
-        RainMakerError::Device(e) => match step_of(e) {
-            Some(Step::RainMaker(endpoint)) if endpoint == RMAKER_CLAIM => EXIT_CLAIM,
+        RainMakerError::Device { error: e } => match step_of(e) {
+            Some(Step::RainMaker { endpoint }) if endpoint == RMAKER_CLAIM => EXIT_CLAIM,
             _ => exit_code(e),
         },
         RainMakerError::LoginRequired | RainMakerError::LoginRejected { .. } => EXIT_LOGIN,
@@ -116,7 +116,7 @@ pub fn rainmaker_exit_code(err: &RainMakerError) -> u8 {
         RainMakerError::CloudUnreachable { .. }
         | RainMakerError::Http { .. }
         | RainMakerError::CloudProtocol { .. } => EXIT_CLOUD,
-        RainMakerError::InvalidInput(_) => 2,
+        RainMakerError::InvalidInput { .. } => 2,
         _ => 8,
     }
 }
@@ -454,11 +454,11 @@ pub fn thread_status_json(status: &ThreadStatus) -> serde_json::Value {
         }),
         ThreadStatus::Attaching => json!({ "thread_state": "attaching" }),
         ThreadStatus::Detached => json!({ "thread_state": "detached" }),
-        ThreadStatus::Failed(reason) => {
+        ThreadStatus::Failed { reason } => {
             let (name, raw) = match reason {
                 ThreadFailReason::DatasetInvalid => ("dataset_invalid", None),
                 ThreadFailReason::NetworkNotFound => ("network_not_found", None),
-                ThreadFailReason::Unknown(code) => ("unknown", Some(*code)),
+                ThreadFailReason::Unknown { raw: code } => ("unknown", Some(*code)),
             };
             json!({ "thread_state": "failed", "fail_reason": name, "fail_reason_raw": raw })
         }
@@ -475,7 +475,7 @@ pub fn thread_status_text(status: &ThreadStatus) -> String {
         ),
         ThreadStatus::Attaching => "the device is still attaching to the Thread network".to_owned(),
         ThreadStatus::Detached => "the device is detached from the Thread network".to_owned(),
-        ThreadStatus::Failed(reason) => format!("the device failed to attach to the Thread network ({reason:?})"),
+        ThreadStatus::Failed { reason } => format!("the device failed to attach to the Thread network ({reason:?})"),
     }
 }
 
@@ -530,7 +530,7 @@ mod tests {
 
     #[test]
     fn rainmaker_errors_have_their_exit_codes() {
-        let claim_step = Step::RainMaker(RMAKER_CLAIM.to_owned());
+        let claim_step = Step::RainMaker { endpoint: RMAKER_CLAIM.to_owned() };
         let cases: Vec<(RainMakerError, u8, &str)> = vec![
             (RainMakerError::LoginRequired, 10, "login_required"),
             (RainMakerError::LoginRejected { status: 401, description: "no".into() }, 10, "login_rejected"),
@@ -540,24 +540,40 @@ mod tests {
             (RainMakerError::ChallengeResponseDisabled, 11, "challenge_response_disabled"),
             (RainMakerError::ClaimPending, 11, "claim_required"),
             (
-                RainMakerError::ClaimRejected { operation: "claim/initiate", status: 400, description: "x".into() },
+                RainMakerError::ClaimRejected {
+                    operation: "claim/initiate".into(),
+                    status: 400,
+                    description: "x".into(),
+                },
                 12,
                 "claim_rejected",
             ),
             (
-                RainMakerError::ClaimAnswerTooLarge { operation: "claim/verify", size: 4000, limit: 3071 },
+                RainMakerError::ClaimAnswerTooLarge { operation: "claim/verify".into(), size: 4000, limit: 3071 },
                 12,
                 "claim_answer_too_large",
             ),
-            (RainMakerError::Device(Error::Timeout { step: claim_step.clone() }), 12, "timeout"),
-            (RainMakerError::Device(Error::Protocol { step: claim_step, detail: "x".into() }), 12, "protocol_error"),
-            (RainMakerError::CloudUnreachable { operation: "login2", detail: "x".into() }, 13, "cloud_unreachable"),
-            (RainMakerError::Http { operation: "x", status: 500, description: "x".into() }, 13, "cloud_http_error"),
-            (RainMakerError::CloudProtocol { operation: "x", detail: "x".into() }, 13, "cloud_protocol"),
-            (RainMakerError::Device(Error::WrongCredentials), 3, "wrong_credentials"),
-            (RainMakerError::Device(Error::Timeout { step: Step::Handshake }), 6, "timeout"),
-            (RainMakerError::Device(Error::Cancelled), 130, "cancelled"),
-            (RainMakerError::InvalidInput("x".into()), 2, "invalid_input"),
+            (RainMakerError::Device { error: Error::Timeout { step: claim_step.clone() } }, 12, "timeout"),
+            (
+                RainMakerError::Device { error: Error::Protocol { step: claim_step, detail: "x".into() } },
+                12,
+                "protocol_error",
+            ),
+            (
+                RainMakerError::CloudUnreachable { operation: "login2".into(), detail: "x".into() },
+                13,
+                "cloud_unreachable",
+            ),
+            (
+                RainMakerError::Http { operation: "x".into(), status: 500, description: "x".into() },
+                13,
+                "cloud_http_error",
+            ),
+            (RainMakerError::CloudProtocol { operation: "x".into(), detail: "x".into() }, 13, "cloud_protocol"),
+            (RainMakerError::Device { error: Error::WrongCredentials }, 3, "wrong_credentials"),
+            (RainMakerError::Device { error: Error::Timeout { step: Step::Handshake } }, 6, "timeout"),
+            (RainMakerError::Device { error: Error::Cancelled }, 130, "cancelled"),
+            (RainMakerError::InvalidInput { detail: "x".into() }, 2, "invalid_input"),
         ];
         for (err, code, kind) in cases {
             assert_eq!(rainmaker_exit_code(&err), code, "{err:?}");

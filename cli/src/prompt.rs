@@ -93,15 +93,15 @@ impl Prompter {
             .spawn(move || {
                 let _ = tx.send(read_line_blocking(hidden));
             })
-            .map_err(|e| Error::Internal(format!("cannot start the terminal reader: {e}")))?;
+            .map_err(|e| Error::Internal { detail: format!("cannot start the terminal reader: {e}") })?;
         let outcome = tokio::select! {
             biased;
             () = self.interrupt.wait() => Err(Error::Cancelled),
             read = rx => match read {
                 Ok(Ok(Some(line))) => Ok(line),
-                Ok(Ok(None)) => Err(Error::InvalidInput("no answer: the input ended".into())),
-                Ok(Err(e)) => Err(Error::InvalidInput(format!("cannot read the terminal: {e}"))),
-                Err(_) => Err(Error::Internal("the terminal reader stopped".into())),
+                Ok(Ok(None)) => Err(Error::InvalidInput { detail: "no answer: the input ended".into() }),
+                Ok(Err(e)) => Err(Error::InvalidInput { detail: format!("cannot read the terminal: {e}") }),
+                Err(_) => Err(Error::Internal { detail: "the terminal reader stopped".into() }),
             },
         };
         // Give the terminal its settings back before anything else is printed.
@@ -148,7 +148,7 @@ impl Interrupt {
         {
             use tokio::signal::unix::{SignalKind, signal};
             let signal = signal(SignalKind::interrupt())
-                .map_err(|e| Error::Internal(format!("cannot watch for Ctrl-C: {e}")))?;
+                .map_err(|e| Error::Internal { detail: format!("cannot watch for Ctrl-C: {e}") })?;
             Ok(Self { signal })
         }
         #[cfg(not(unix))]
@@ -191,7 +191,7 @@ impl EchoOff {
         quiet.local_flags.remove(LocalFlags::ECHO | LocalFlags::ECHOE | LocalFlags::ECHOK);
         quiet.local_flags.insert(LocalFlags::ECHONL);
         tcsetattr(&stdin, SetArg::TCSANOW, &quiet)
-            .map_err(|e| Error::InvalidInput(format!("cannot hide the input on this terminal: {e}")))?;
+            .map_err(|e| Error::InvalidInput { detail: format!("cannot hide the input on this terminal: {e}") })?;
         Ok(Some(Self { saved }))
     }
 }

@@ -45,7 +45,7 @@ impl From<RainMakerError> for Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        Failure::RainMaker(RainMakerError::Device(e))
+        Failure::RainMaker(RainMakerError::Device { error: e })
     }
 }
 
@@ -69,13 +69,13 @@ fn report(failure: &Failure, json: bool) -> u8 {
 }
 
 fn invalid(detail: impl Into<String>) -> Failure {
-    Failure::RainMaker(RainMakerError::InvalidInput(detail.into()))
+    Failure::RainMaker(RainMakerError::InvalidInput { detail: detail.into() })
 }
 
 /// A cloud client for these URLs over HTTPS (reqwest + rustls), not logged in.
 fn cloud_client(base_url: &str, claim_url: &str) -> Result<RainMakerCloud, RainMakerError> {
     let backend = ReqwestBackend::new(CLOUD_REQUEST_TIMEOUT)
-        .map_err(|e| RainMakerError::CloudUnreachable { operation: "http client", detail: e.to_string() })?;
+        .map_err(|e| RainMakerError::CloudUnreachable { operation: "http client".into(), detail: e.to_string() })?;
     let config = CloudConfig {
         base_url: base_url.to_owned(),
         claim_url: claim_url.to_owned(),
@@ -248,9 +248,9 @@ pub async fn provision_cmd(
     progress.finish();
     match result {
         Ok(()) => 0,
-        Err(Failure::RainMaker(RainMakerError::Device(e))) => {
+        Err(Failure::RainMaker(RainMakerError::Device { error: e })) => {
             let e = progress.explain(&device, e);
-            report(&Failure::RainMaker(RainMakerError::Device(e)), json)
+            report(&Failure::RainMaker(RainMakerError::Device { error: e }), json)
         }
         Err(f) => report(&f, json),
     }

@@ -13,7 +13,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start an async runtime: {e}")))
+        .map_err(|e| Error::Internal { detail: format!("cannot start an async runtime: {e}") })
 }
 
 /// Runs [`provision::provision`] to completion on a private runtime.

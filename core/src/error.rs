@@ -6,8 +6,9 @@ use crate::transport::TransportError;
 
 /// A step of a provisioning flow; errors name the step they happened in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[non_exhaustive]
-pub enum Step {
+pub enum ProvStep {
     /// Reading `proto-ver` (version and capabilities).
     ReadCapabilities,
     /// The `prov-session` security handshake.
@@ -25,12 +26,21 @@ pub enum Step {
     /// `prov-ctrl` reset or reprovision.
     Control,
     /// A custom endpoint, by name.
-    Custom(String),
+    Custom {
+        /// The endpoint name.
+        endpoint: String,
+    },
     /// A RainMaker step on the device (`cloud_user_assoc`, `ch_resp`, `rmaker_claim`), by endpoint.
-    RainMaker(String),
+    RainMaker {
+        /// The endpoint name.
+        endpoint: String,
+    },
 }
 
-impl std::fmt::Display for Step {
+/// The name Rust code uses for [`ProvStep`] (Kotlin and Swift see `ProvStep`).
+pub type Step = ProvStep;
+
+impl std::fmt::Display for ProvStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Step::ReadCapabilities => f.write_str("reading capabilities (proto-ver)"),
@@ -41,14 +51,15 @@ impl std::fmt::Display for Step {
             Step::ApplyCredentials => f.write_str("applying credentials (prov-config)"),
             Step::ConnectionStatus => f.write_str("connection status (prov-config)"),
             Step::Control => f.write_str("provisioning control (prov-ctrl)"),
-            Step::Custom(name) => write!(f, "custom endpoint `{name}`"),
-            Step::RainMaker(name) => write!(f, "RainMaker step (`{name}`)"),
+            Step::Custom { endpoint } => write!(f, "custom endpoint `{endpoint}`"),
+            Step::RainMaker { endpoint } => write!(f, "RainMaker step (`{endpoint}`)"),
         }
     }
 }
 
 /// Why a device was refused before any credential was sent to it (see [`Error::PossibleImpostor`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[non_exhaustive]
 pub enum DowngradeReason {
     /// The device advertises `no_pop` (security 1 without a proof of possession) while the caller
@@ -88,10 +99,12 @@ impl std::fmt::Display for DowngradeReason {
 }
 
 /// Everything that can go wrong talking to a device. Messages name the step and never contain a
-/// secret (PoP, password, passphrase, key).
-#[derive(Debug, thiserror::Error)]
+/// secret (PoP, password, passphrase, key). Rust code calls it [`Error`]; Kotlin and Swift see
+/// `ProvError` (a name that does not clash with their own `Error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Error), uniffi::export(Display))]
 #[non_exhaustive]
-pub enum Error {
+pub enum ProvError {
     /// The device rejected our proof of possession or SRP username/password.
     #[error(
         "the device rejected the handshake proof: wrong proof of possession or SRP credentials, \
@@ -123,9 +136,9 @@ pub enum Error {
         /// The step.
         step: Step,
         /// The message size.
-        size: usize,
+        size: u64,
         /// The link's limit.
-        limit: usize,
+        limit: u64,
     },
     /// A step did not complete in time.
     #[error("timed out during {step}")]
@@ -164,11 +177,17 @@ pub enum Error {
     #[error("Wi-Fi network not found")]
     WifiNetworkNotFound,
     /// The device could not join Wi-Fi for a reason it reported as a raw code.
-    #[error("Wi-Fi connection failed (reason code {0})")]
-    WifiFailed(i32),
+    #[error("Wi-Fi connection failed (reason code {reason_code})")]
+    WifiFailed {
+        /// The device's reason code.
+        reason_code: i32,
+    },
     /// The device could not attach to the Thread network.
-    #[error("Thread attach failed: {0}")]
-    ThreadAttachFailed(String),
+    #[error("Thread attach failed: {detail}")]
+    ThreadAttachFailed {
+        /// The device's reason.
+        detail: String,
+    },
     /// The device stopped answering after the credentials were applied: it may or may not have
     /// joined the network.
     #[error("outcome unknown: the device stopped answering during {step} after the credentials were applied")]
@@ -243,8 +262,11 @@ pub enum Error {
         detail: String,
     },
     /// The caller's input cannot be used (SSID too long, bad QR payload, ...).
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
+    #[error("invalid input: {detail}")]
+    InvalidInput {
+        /// What is wrong.
+        detail: String,
+    },
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
@@ -253,12 +275,19 @@ pub enum Error {
     NotConnected,
     /// The library itself could not run (for example, the async runtime of the blocking facade
     /// could not be started). Not caused by the device or the caller's input.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error: {detail}")]
+    Internal {
+        /// What happened.
+        detail: String,
+    },
 }
+
+/// The name Rust code uses for [`ProvError`].
+pub type Error = ProvError;
 
 /// Something a device may lack (see [`Error::Unsupported`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[non_exhaustive]
 pub enum Feature {
     /// Taking Wi-Fi credentials (`wifi_prov`).
@@ -297,22 +326,22 @@ impl Error {
     /// Maps a transport failure in `step` to the public error.
     pub fn from_transport(step: Step, err: TransportError) -> Self {
         match err {
-            TransportError::Unreachable(detail) => Error::Unreachable { step, detail },
+            TransportError::Unreachable { detail } => Error::Unreachable { step, detail },
             TransportError::ClosedWithoutResponse => Error::Disconnected {
                 step,
                 detail: "the device closed the connection without a response (it refused the request, or \
                          another client took over the device)"
                     .into(),
             },
-            TransportError::Disconnected(detail) => Error::Disconnected { step, detail },
-            TransportError::Timeout(_) => Error::Timeout { step },
-            TransportError::EndpointNotFound(endpoint) => Error::EndpointNotFound { step, endpoint },
-            TransportError::Foreign(detail) => Error::Transport { step, detail },
+            TransportError::Disconnected { detail } => Error::Disconnected { step, detail },
+            TransportError::Timeout { .. } => Error::Timeout { step },
+            TransportError::EndpointNotFound { endpoint } => Error::EndpointNotFound { step, endpoint },
+            TransportError::Foreign { detail } => Error::Transport { step, detail },
             TransportError::PayloadTooLarge { size, limit } => Error::PayloadTooLarge { step, size, limit },
             TransportError::ResponseTooLarge { what, limit } => {
                 Error::Protocol { step, detail: format!("the response exceeds a limit: {what} (limit {limit})") }
             }
-            TransportError::HttpStatus(code) => {
+            TransportError::HttpStatus { code } => {
                 Error::Protocol { step, detail: format!("unexpected HTTP status {code}") }
             }
             other => Error::Disconnected { step, detail: other.to_string() },
@@ -331,7 +360,7 @@ impl Error {
     /// Maps an endpoint codec failure in `step` to the public error.
     pub fn from_endpoint(step: Step, err: EndpointError) -> Self {
         match err {
-            EndpointError::InvalidArgument(detail) => Error::InvalidInput(detail),
+            EndpointError::InvalidArgument(detail) => Error::InvalidInput { detail },
             // InternalError to set-config / apply: credentials were already applied in this
             // provisioning round (docs/protocol.md 6.3).
             EndpointError::DeviceStatus { code, .. }

@@ -9,6 +9,7 @@ use crate::security::SecurityLevel;
 
 /// One step of progress, delivered to a [`ProgressListener`] in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[non_exhaustive]
 pub enum ProgressEvent {
     /// Reading `proto-ver`.
@@ -32,7 +33,7 @@ pub enum ProgressEvent {
     /// The scan finished with this many networks.
     ScanFinished {
         /// Number of networks reported.
-        count: usize,
+        count: u32,
     },
     /// Sending data to a custom endpoint.
     SendingCustomData {

@@ -78,11 +78,28 @@ impl SessionOptions {
 
 /// How the device ended up connected.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Joined {
     /// Wi-Fi, with what the device reported.
-    Wifi(wifi::WifiConnectedInfo),
+    Wifi {
+        /// The connection.
+        info: wifi::WifiConnectedInfo,
+    },
     /// Thread, with what the device reported.
-    Thread(thread::ThreadStatus),
+    Thread {
+        /// The final state (`Attached`).
+        status: thread::ThreadStatus,
+    },
+}
+
+/// A custom endpoint's answer (see [`ProvisionRequest::custom_data`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct CustomResponse {
+    /// The endpoint.
+    pub endpoint: String,
+    /// What the device answered.
+    pub data: Vec<u8>,
 }
 
 /// The result of a successful run.
@@ -93,7 +110,7 @@ pub struct ProvisionOutcome {
     /// The joined network.
     pub joined: Joined,
     /// The device's answers from the custom endpoints, in request order.
-    pub custom_responses: Vec<(String, Vec<u8>)>,
+    pub custom_responses: Vec<CustomResponse>,
 }
 
 /// Runs the whole flow on `transport`. Cancelling `cancel` stops it at the next await point
@@ -158,14 +175,14 @@ async fn run(session: &DeviceSession, request: &ProvisionRequest) -> Result<Prov
     let mut custom_responses = Vec::with_capacity(request.custom_data.len());
     for (endpoint, data) in &request.custom_data {
         let answer = session.send_custom(endpoint, data).await?;
-        custom_responses.push((endpoint.clone(), answer));
+        custom_responses.push(CustomResponse { endpoint: endpoint.clone(), data: answer });
     }
     let joined = match &request.network {
         NetworkCredentials::Wifi { ssid, passphrase } => {
-            Joined::Wifi(session.provision_wifi(ssid, passphrase.expose(), request.poll).await?)
+            Joined::Wifi { info: session.provision_wifi(ssid, passphrase.expose(), request.poll).await? }
         }
         NetworkCredentials::Thread { dataset } => {
-            Joined::Thread(session.provision_thread(dataset.expose(), request.poll).await?)
+            Joined::Thread { status: session.provision_thread(dataset.expose(), request.poll).await? }
         }
     };
     Ok(ProvisionOutcome { session: info, joined, custom_responses })

@@ -118,6 +118,7 @@ const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(300);
 
 /// What [`DeviceSession::connect`] learned about the device.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SessionInfo {
     /// The parsed `proto-ver` answer (or its absence).
     pub version: proto_ver::ProtoVersion,
@@ -440,10 +441,12 @@ impl DeviceSession {
                 }
                 // The caller's own choice contradicting the caller's own inputs is a usage error.
                 if let Some(need) = [Some(minimum), qr, implied].into_iter().flatten().find(|need| level < *need) {
-                    return Err(Error::InvalidInput(format!(
-                        "the security scheme chosen ({level}) is below what the minimum, the QR code or the \
+                    return Err(Error::InvalidInput {
+                        detail: format!(
+                            "the security scheme chosen ({level}) is below what the minimum, the QR code or the \
                          credentials require ({need})"
-                    )));
+                        ),
+                    });
                 }
                 // The PoP is used whenever one is held; without one, only a `no_pop` device works.
                 return Ok((level, self.has_pop() || !detected.no_pop));
@@ -646,7 +649,7 @@ impl DeviceSession {
             start += u32::try_from(entries.len()).unwrap_or(n);
             found.extend(entries);
         }
-        self.emit(ProgressEvent::ScanFinished { count: found.len() });
+        self.emit(ProgressEvent::ScanFinished { count: u32::try_from(found.len()).unwrap_or(u32::MAX) });
         Ok(found)
     }
 
@@ -660,7 +663,7 @@ impl DeviceSession {
         let state = self.state.lock().await;
         let Some(info) = &state.info else { return Ok(()) };
         let (caps, listed) = match &info.version {
-            proto_ver::ProtoVersion::Json(v) => match &v.prov {
+            proto_ver::ProtoVersion::Json { info: v } => match &v.prov {
                 Some(prov) => (prov.cap.clone(), true),
                 None => (Vec::new(), false),
             },
@@ -747,15 +750,15 @@ impl DeviceSession {
         loop {
             let polls = poller.next().await?;
             match self.wifi_status().await.map_err(outcome_unknown)? {
-                wifi::WifiStatus::Connected(info) => {
+                wifi::WifiStatus::Connected { info } => {
                     self.emit(ProgressEvent::Connected);
                     return Ok(info);
                 }
-                wifi::WifiStatus::Failed(reason) => {
+                wifi::WifiStatus::Failed { reason } => {
                     let err = match reason {
                         wifi::WifiFailReason::AuthError => Error::WifiAuthFailed,
                         wifi::WifiFailReason::NetworkNotFound => Error::WifiNetworkNotFound,
-                        wifi::WifiFailReason::Unknown(code) => Error::WifiFailed(code),
+                        wifi::WifiFailReason::Unknown { raw: code } => Error::WifiFailed { reason_code: code },
                     };
                     match self.reset_wifi().await {
                         Ok(()) => self.emit(ProgressEvent::ResetAfterFailure),
@@ -802,7 +805,7 @@ impl DeviceSession {
     pub async fn set_thread_config(&self, dataset: &[u8]) -> Result<()> {
         let step = Step::SendCredentials;
         self.require_network_kind(&step, true).await?;
-        thread::validate_dataset(dataset).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        thread::validate_dataset(dataset).map_err(|e| Error::InvalidInput { detail: e.to_string() })?;
         let req = thread::set_config_request(dataset).map_err(|e| Error::from_endpoint(step.clone(), e))?;
         self.emit(ProgressEvent::SendingCredentials);
         let resp = self.exchange(step.clone(), endpoints::PROV_CONFIG, &req).await?;
@@ -859,8 +862,8 @@ impl DeviceSession {
                     self.emit(ProgressEvent::Connected);
                     return Ok(status);
                 }
-                thread::ThreadStatus::Failed(reason) => {
-                    let err = Error::ThreadAttachFailed(format!("{reason:?}"));
+                thread::ThreadStatus::Failed { reason } => {
+                    let err = Error::ThreadAttachFailed { detail: format!("{reason:?}") };
                     match self.reset_thread().await {
                         Ok(()) => self.emit(ProgressEvent::ResetAfterFailure),
                         Err(e) => log::info!("prov-ctrl Thread reset after a failed attach did not succeed: {e}"),
@@ -878,10 +881,10 @@ impl DeviceSession {
     /// returns the device's answer.
     pub async fn send_custom(&self, endpoint: &str, data: &[u8]) -> Result<Vec<u8>> {
         if endpoint.is_empty() || endpoint.contains(['/', ' ', '?', '#']) {
-            return Err(Error::InvalidInput(format!("invalid endpoint name `{endpoint}`")));
+            return Err(Error::InvalidInput { detail: format!("invalid endpoint name `{endpoint}`") });
         }
         self.emit(ProgressEvent::SendingCustomData { endpoint: endpoint.to_owned() });
-        let resp = self.exchange(Step::Custom(endpoint.to_owned()), endpoint, data).await?;
+        let resp = self.exchange(Step::Custom { endpoint: endpoint.to_owned() }, endpoint, data).await?;
         Ok(resp.to_vec())
     }
 

@@ -248,7 +248,7 @@ async fn no_answer_is_a_timeout() {
     let transport = ConsoleTransport::new(client, config(300));
     let started = Instant::now();
     let (result, line) = tokio::join!(transport.send("proto-ver".into(), b"ESP".to_vec()), read_line(&mut device));
-    assert_eq!(result, Err(TransportError::Timeout(300)));
+    assert_eq!(result, Err(TransportError::Timeout { millis: 300 }));
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert!(line.starts_with(b"proto-ver "));
     // Echo without answer or prompt: still a timeout.
@@ -258,7 +258,7 @@ async fn no_answer_is_a_timeout() {
         device.write_all(b"\n").await.unwrap();
     };
     let (result, ()) = tokio::join!(transport.send("proto-ver".into(), b"ESP".to_vec()), script);
-    assert_eq!(result, Err(TransportError::Timeout(300)));
+    assert_eq!(result, Err(TransportError::Timeout { millis: 300 }));
 }
 
 #[tokio::test]
@@ -304,7 +304,7 @@ async fn max_payload_follows_the_longest_endpoint_name() {
     assert_eq!(transport.send(LONG_ENDPOINT.into(), vec![1; limit]).await.unwrap(), vec![1; limit]);
     assert_eq!(
         transport.send(LONG_ENDPOINT.into(), vec![1; limit + 1]).await,
-        Err(TransportError::PayloadTooLarge { size: limit + 1, limit })
+        Err(TransportError::PayloadTooLarge { size: (limit + 1) as u64, limit: limit as u64 })
     );
 }
 
@@ -352,7 +352,7 @@ async fn a_closed_link_is_a_disconnect() {
     let transport = ConsoleTransport::new(client, config(2000));
     drop(device);
     let result = transport.send("proto-ver".into(), b"ESP".to_vec()).await;
-    assert!(matches!(result, Err(TransportError::Disconnected(_))), "{result:?}");
+    assert!(matches!(result, Err(TransportError::Disconnected { .. })), "{result:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,5 +400,5 @@ async fn a_sec1_session_over_a_pty_opened_by_path() {
 #[tokio::test]
 async fn opening_a_missing_port_is_unreachable() {
     let result = ConsoleTransport::open_serial("/dev/no-such-serial-port", DEFAULT_BAUD_RATE, config(1000));
-    assert!(matches!(result, Err(TransportError::Unreachable(_))), "{result:?}");
+    assert!(matches!(result, Err(TransportError::Unreachable { .. })), "{result:?}");
 }

@@ -107,19 +107,21 @@ fn expected_wifi_status(r: &Value) -> Result<WifiStatus, EndpointError> {
     expected_status(status_field(r))?;
     let state = r.get("sta_state").or_else(|| r.get("wifi_sta_state")).and_then(Value::as_str).unwrap_or("Connected");
     Ok(match state {
-        "Connected" => {
-            WifiStatus::Connected(connected_info(r.get("connected").or_else(|| r.get("wifi_connected")).unwrap()))
-        }
+        "Connected" => WifiStatus::Connected {
+            info: connected_info(r.get("connected").or_else(|| r.get("wifi_connected")).unwrap()),
+        },
         "Connecting" => WifiStatus::Connecting {
             attempts_remaining: r.get("attempt_failed").map(|a| u32_field(a, "attempts_remaining")),
         },
         "ConnectionFailed" => {
             let reason = r.get("fail_reason").or_else(|| r.get("wifi_fail_reason")).and_then(Value::as_str).unwrap();
-            WifiStatus::Failed(match reason {
-                "AuthError" => WifiFailReason::AuthError,
-                "NetworkNotFound" | "WifiNetworkNotFound" => WifiFailReason::NetworkNotFound,
-                other => panic!("{other}"),
-            })
+            WifiStatus::Failed {
+                reason: match reason {
+                    "AuthError" => WifiFailReason::AuthError,
+                    "NetworkNotFound" | "WifiNetworkNotFound" => WifiFailReason::NetworkNotFound,
+                    other => panic!("{other}"),
+                },
+            }
         }
         "Disconnected" => WifiStatus::Disconnected,
         other => panic!("{other}"),
@@ -167,8 +169,8 @@ fn msg_name(fields: &Value, default: &str) -> String {
 fn status_word(s: &WifiStatus) -> &'static str {
     match s {
         WifiStatus::Connecting { .. } => "connecting",
-        WifiStatus::Connected(_) => "connected",
-        WifiStatus::Failed(_) => "failed",
+        WifiStatus::Connected { .. } => "connected",
+        WifiStatus::Failed { .. } => "failed",
         WifiStatus::Disconnected => "disconnected",
     }
 }
@@ -216,7 +218,7 @@ fn check_config_step(step: &Value, params: &Value, tally: &mut Tally) {
             assert_eq!(msg_name(resp_fields, ""), "TypeRespGetStatus");
             let parsed = wifi::parse_get_status_response(&resp).unwrap();
             assert_eq!(Ok(parsed.clone()), expected_wifi_status(&resp_fields["resp_get_status"]));
-            if let WifiStatus::Connected(info) = &parsed {
+            if let WifiStatus::Connected { info } = &parsed {
                 assert_eq!(info.ssid, params["wifi_ssid"].as_str().unwrap().as_bytes());
                 assert!(info.ip4().is_some());
             }
@@ -361,7 +363,7 @@ fn proto_ver_spec_examples_and_transcripts_render_identically() {
             sec_patch_ver: Some(1),
             cap: vec!["wifi_scan".into()],
         }),
-        apps: vec![("rmaker_extra".into(), proto_ver::AppInfo { ver: "1.0".into(), cap: vec!["ch_resp".into()] })],
+        apps: vec![proto_ver::AppInfo { label: "rmaker_extra".into(), ver: "1.0".into(), cap: vec!["ch_resp".into()] }],
     };
     assert_eq!(
         proto_ver::render(&info),
@@ -375,7 +377,7 @@ struct ProtoVersionJson(proto_ver::VersionInfo);
 impl From<&String> for ProtoVersionJson {
     fn from(text: &String) -> Self {
         match proto_ver::parse(text.as_bytes()) {
-            proto_ver::ProtoVersion::Json(info) => ProtoVersionJson(info),
+            proto_ver::ProtoVersion::Json { info } => ProtoVersionJson(info),
             other => panic!("{other:?}"),
         }
     }
@@ -543,7 +545,7 @@ fn check_thread_config(msg: i32, fields: &Value, bytes: &[u8]) {
                             "ThreadNetworkNotFound" => thread::ThreadFailReason::NetworkNotFound,
                             other => panic!("{other}"),
                         };
-                        assert_eq!(status, thread::ThreadStatus::Failed(reason));
+                        assert_eq!(status, thread::ThreadStatus::Failed { reason });
                     }
                     other => panic!("{other}"),
                 }
@@ -774,7 +776,7 @@ fn client_requests_of_protocol_11_5() {
         h("08015a021001")
     );
     assert_eq!(
-        wifi::encode_config_response(&ConfigResponse::Status(WifiStatus::Failed(WifiFailReason::AuthError))),
+        wifi::encode_config_response(&ConfigResponse::Status(WifiStatus::Failed { reason: WifiFailReason::AuthError })),
         h("08015a0410035000")
     );
 }

@@ -290,7 +290,7 @@ async fn unknown_endpoint_is_endpoint_not_found_and_the_session_survives() {
     let transport = transport_for(&server);
     transport.send("echo".into(), b"a".to_vec()).await.unwrap();
     let err = transport.send("prov-nothing".into(), b"a".to_vec()).await.unwrap_err();
-    assert_eq!(err, TransportError::EndpointNotFound("prov-nothing".into()));
+    assert_eq!(err, TransportError::EndpointNotFound { endpoint: "prov-nothing".into() });
     assert_eq!(transport.send("echo".into(), b"b".to_vec()).await.unwrap(), b"b");
     assert_eq!(device.opened().len(), 1, "404 does not touch the session");
     let seen = server.recorded_requests();
@@ -339,7 +339,7 @@ async fn empty_and_oversized_bodies_are_refused_before_sending() {
     let transport = transport_for(&server);
 
     let empty = transport.send("echo".into(), Vec::new()).await.unwrap_err();
-    assert!(matches!(empty, TransportError::Io(_)), "{empty:?}");
+    assert!(matches!(empty, TransportError::Io { .. }), "{empty:?}");
     let big = transport.send("echo".into(), vec![7; 4097]).await.unwrap_err();
     assert_eq!(big, TransportError::PayloadTooLarge { size: 4097, limit: 4096 });
     assert!(server.recorded_requests().is_empty(), "nothing reached the device");
@@ -575,7 +575,7 @@ async fn silent_device_times_out_within_the_request_timeout() {
     let started = Instant::now();
     let err = transport.send("proto-ver".into(), b"---".to_vec()).await.unwrap_err();
     let elapsed = started.elapsed();
-    assert_eq!(err, TransportError::Timeout(300));
+    assert_eq!(err, TransportError::Timeout { millis: 300 });
     assert!(elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(2), "{elapsed:?}");
     silent.abort();
 }
@@ -588,21 +588,21 @@ async fn connection_refused_is_unreachable() {
     };
     let transport = HttpTransport::new(HttpConfig { host: addr.to_string(), ..HttpConfig::default() });
     let err = transport.send("proto-ver".into(), b"---".to_vec()).await.unwrap_err();
-    assert!(matches!(err, TransportError::Unreachable(_)), "{err:?}");
+    assert!(matches!(err, TransportError::Unreachable { .. }), "{err:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_host_and_endpoint_names_are_errors() {
     let transport = HttpTransport::new(HttpConfig { host: "no such host:xx".into(), ..HttpConfig::default() });
     let err = transport.send("proto-ver".into(), b"---".to_vec()).await.unwrap_err();
-    assert!(matches!(err, TransportError::Unreachable(_)), "{err:?}");
+    assert!(matches!(err, TransportError::Unreachable { .. }), "{err:?}");
 
     let device = TestDevice::new();
     let server = start(&device);
     let transport = transport_for(&server);
     for name in ["", "a/b", "a b", "x?y", "%41"] {
         let err = transport.send(name.into(), b"-".to_vec()).await.unwrap_err();
-        assert!(matches!(err, TransportError::Io(_)), "{name}: {err:?}");
+        assert!(matches!(err, TransportError::Io { .. }), "{name}: {err:?}");
     }
     assert!(server.recorded_requests().is_empty());
 }
@@ -617,7 +617,7 @@ async fn server_shutdown_makes_the_device_unreachable() {
         server.shutdown().await;
         // Once shutdown returns, nothing is answered any more, however quickly we ask.
         let err = transport.send("echo".into(), b"b".to_vec()).await.unwrap_err();
-        assert!(matches!(err, TransportError::Unreachable(_) | TransportError::ClosedWithoutResponse), "{err:?}");
+        assert!(matches!(err, TransportError::Unreachable { .. } | TransportError::ClosedWithoutResponse), "{err:?}");
         assert_eq!(device.handled().len(), 1);
     }
 }
@@ -701,7 +701,7 @@ async fn memory_transport_maps_device_failures() {
     let device = TestDevice::new();
     let transport = MemoryTransport::new(device.clone());
     let err = transport.send("nothing".into(), b"a".to_vec()).await.unwrap_err();
-    assert_eq!(err, TransportError::EndpointNotFound("nothing".into()));
+    assert_eq!(err, TransportError::EndpointNotFound { endpoint: "nothing".into() });
     let err = transport.send("fail".into(), b"a".to_vec()).await.unwrap_err();
     assert_eq!(err, TransportError::ClosedWithoutResponse);
     transport.send("echo".into(), b"a".to_vec()).await.unwrap();
@@ -723,7 +723,7 @@ async fn memory_transport_imitates_a_ble_size_limit() {
     // A 400-byte response fits; a 500-byte one is handled but cannot be returned.
     assert_eq!(transport.send("size".into(), vec![4]).await.unwrap().len(), 400);
     let err = transport.send("size".into(), vec![5]).await.unwrap_err();
-    assert!(matches!(err, TransportError::Disconnected(_)), "{err:?}");
+    assert!(matches!(err, TransportError::Disconnected { .. }), "{err:?}");
     assert_eq!(device.handled().len(), 3);
     assert_eq!(transport.session_id(), None, "the link dropped");
 
@@ -858,13 +858,13 @@ async fn unexpected_status_and_cut_responses() {
     .await;
     let transport = transport_to(addr);
     let err = transport.send("a".into(), b"1".to_vec()).await.unwrap_err();
-    assert_eq!(err, TransportError::HttpStatus(500));
+    assert_eq!(err, TransportError::HttpStatus { code: 500 });
     let err = transport.send("a".into(), b"1".to_vec()).await.unwrap_err();
-    assert!(matches!(err, TransportError::Disconnected(_)), "{err:?}");
+    assert!(matches!(err, TransportError::Disconnected { .. }), "{err:?}");
     assert!(!transport.has_session());
     assert_eq!(transport.send("a".into(), b"1".to_vec()).await.unwrap(), b"xyz");
     assert!(transport.has_session(), "cookie attributes are dropped, the pair is kept");
     let err = transport.send("a".into(), b"1".to_vec()).await.unwrap_err();
-    assert!(matches!(err, TransportError::Io(_)), "{err:?}");
+    assert!(matches!(err, TransportError::Io { .. }), "{err:?}");
     task.abort();
 }

@@ -36,7 +36,7 @@ async fn ten_second_join_delay_runs_on_the_paused_clock() {
     let real = real_start.elapsed();
     let virtual_elapsed = virtual_start.elapsed();
 
-    let Joined::Wifi(info) = &outcome.joined else { panic!("not Wi-Fi: {:?}", outcome.joined) };
+    let Joined::Wifi { info } = &outcome.joined else { panic!("not Wi-Fi: {:?}", outcome.joined) };
     assert_eq!(info.ssid, b"RefPeer-Home");
     assert_eq!(device.connected_ssid().as_deref(), Some(&b"RefPeer-Home"[..]));
     // The join delay was waited for on the virtual clock (polling every 300 ms) ...

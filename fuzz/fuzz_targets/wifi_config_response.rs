@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = wifi::parse_set_config_response(data);
     let _ = wifi::parse_apply_config_response(data);
     if let Ok(status) = wifi::parse_get_status_response(data) {
-        if let WifiStatus::Connected(info) = &status {
+        if let WifiStatus::Connected { info } = &status {
             let _ = info.ip4();
         }
         let again = wifi::parse_get_status_response(&wifi::encode_get_status_response(&status));

@@ -104,7 +104,7 @@ async fn scan_filters_by_prefix_and_by_exact_name() {
 
     let started = std::time::Instant::now();
     let missing = ble::find_device(&NameFilter::Exact("PROV_000000".into()), Duration::from_millis(500)).await;
-    assert!(matches!(missing, Err(TransportError::Unreachable(_))), "{missing:?}");
+    assert!(matches!(missing, Err(TransportError::Unreachable { .. })), "{missing:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "the scan is bounded");
 }
 
@@ -145,10 +145,13 @@ async fn endpoints_come_from_the_user_descriptions() {
     );
 
     let missing = transport.send("no-such-endpoint".into(), b"x".to_vec()).await;
-    assert_eq!(missing, Err(TransportError::EndpointNotFound("no-such-endpoint".into())));
+    assert_eq!(missing, Err(TransportError::EndpointNotFound { endpoint: "no-such-endpoint".into() }));
     let too_big = transport.send("custom-data".into(), vec![0; BLE_MAX_PAYLOAD + 1]).await;
-    assert_eq!(too_big, Err(TransportError::PayloadTooLarge { size: BLE_MAX_PAYLOAD + 1, limit: BLE_MAX_PAYLOAD }));
-    assert!(matches!(transport.send("custom-data".into(), Vec::new()).await, Err(TransportError::Io(_))));
+    assert_eq!(
+        too_big,
+        Err(TransportError::PayloadTooLarge { size: (BLE_MAX_PAYLOAD + 1) as u64, limit: BLE_MAX_PAYLOAD as u64 })
+    );
+    assert!(matches!(transport.send("custom-data".into(), Vec::new()).await, Err(TransportError::Io { .. })));
     // The link survived the refused requests (NimBLE-style device).
     assert_eq!(transport.send("proto-ver".into(), b"ESP".to_vec()).await.unwrap(), version);
 
@@ -165,10 +168,16 @@ async fn provision_over_ble(name: &str, level: SecurityLevel) {
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(outcome.session.security, level);
-    let Joined::Wifi(info) = &outcome.joined else { panic!("{name}: not Wi-Fi") };
+    let Joined::Wifi { info } = &outcome.joined else { panic!("{name}: not Wi-Fi") };
     assert_eq!(info.ssid, b"RefPeer-Home");
     assert_eq!(info.ip4_addr, "192.168.1.100");
-    assert_eq!(outcome.custom_responses, vec![("custom-data".to_owned(), b"hello over ble".to_vec())]);
+    assert_eq!(
+        outcome.custom_responses,
+        vec![rainmaker_prov::provision::CustomResponse {
+            endpoint: "custom-data".to_owned(),
+            data: b"hello over ble".to_vec()
+        }]
+    );
 }
 
 #[tokio::test]
@@ -242,7 +251,7 @@ async fn a_link_dropped_between_exchanges_is_disconnected() {
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
 
     let dropped = transport.send("proto-ver".into(), b"ESP".to_vec()).await;
-    assert!(matches!(dropped, Err(TransportError::Disconnected(_))), "{dropped:?}");
+    assert!(matches!(dropped, Err(TransportError::Disconnected { .. })), "{dropped:?}");
     assert_eq!(transport.send("proto-ver".into(), b"ESP".to_vec()).await.unwrap(), version);
     transport.disconnect().await;
 }

@@ -66,9 +66,15 @@ async fn sec0_and_sec1_provision_over_a_pty() {
             provision::provision(fx.transport.clone(), request_for(name), Some(recorder.clone()), &CancelToken::new())
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let Joined::Wifi(info) = &outcome.joined else { panic!("{name}: not Wi-Fi") };
+        let Joined::Wifi { info } = &outcome.joined else { panic!("{name}: not Wi-Fi") };
         assert_eq!(info.ssid, b"RefPeer-Home", "{name}");
-        assert_eq!(outcome.custom_responses, vec![("custom-data".to_string(), b"hello device".to_vec())]);
+        assert_eq!(
+            outcome.custom_responses,
+            vec![rainmaker_prov::provision::CustomResponse {
+                endpoint: "custom-data".to_owned(),
+                data: b"hello device".to_vec()
+            }]
+        );
         assert_eq!(fx.device.connected_ssid().as_deref(), Some(&b"RefPeer-Home"[..]), "{name}");
         assert_eq!(outcome.session.security, fx.device.config().security.level(), "{name}");
         let events = recorder.0.lock().unwrap().clone();

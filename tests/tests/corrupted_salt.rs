@@ -71,7 +71,7 @@ async fn corrupted_salt_device_is_provisioned_after_one_retry() {
             let fx = Fixture::start(fast_config(corrupted(POP, patch)), via).unwrap();
             let (result, recorder) = provision(&fx, POP).await;
             let outcome = result.unwrap_or_else(|e| panic!("{via:?} {patch:?}: {e}"));
-            let Joined::Wifi(info) = &outcome.joined else { panic!("not Wi-Fi") };
+            let Joined::Wifi { info } = &outcome.joined else { panic!("not Wi-Fi") };
             assert_eq!(info.ssid, b"RefPeer-Home");
             assert_eq!(fx.device.connected_ssid().as_deref(), Some(&b"RefPeer-Home"[..]));
             let events = recorder.0.lock().unwrap().clone();

@@ -102,7 +102,7 @@ impl Faulty {
             self.state.lock().unwrap().fired = true;
         }
         if let Some((Fault::Disconnect, _)) = fault {
-            return Err(TransportError::Disconnected("injected disconnect".into()));
+            return Err(TransportError::Disconnected { detail: "injected disconnect".into() });
         }
         let answer = self.inner.send(endpoint, data).await?;
         let previous = {
@@ -255,8 +255,8 @@ async fn run_flow(flow: Flow, scheme: Scheme, transport: Arc<dyn Transport>, via
                     assert!(polls < 200, "the simulator never reported the failure");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     match session.wifi_status().await? {
-                        wifi::WifiStatus::Failed(_) => break,
-                        wifi::WifiStatus::Connected(_) => panic!("joined with a wrong passphrase"),
+                        wifi::WifiStatus::Failed { .. } => break,
+                        wifi::WifiStatus::Connected { .. } => panic!("joined with a wrong passphrase"),
                         _ => {}
                     }
                 }
@@ -311,7 +311,7 @@ async fn run_case(
 
 fn step_name(step: &Step) -> String {
     match step {
-        Step::Custom(_) => "Custom".into(),
+        Step::Custom { .. } => "Custom".into(),
         other => format!("{other:?}"),
     }
 }

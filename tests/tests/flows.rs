@@ -67,10 +67,16 @@ async fn every_scheme_provisions_over_memory_and_http() {
                 provision::provision(fx.transport.clone(), request, Some(recorder.clone()), &CancelToken::new())
                     .await
                     .unwrap_or_else(|e| panic!("{name} via {via:?}: {e}"));
-            let Joined::Wifi(info) = &outcome.joined else { panic!("{name}: not Wi-Fi") };
+            let Joined::Wifi { info } = &outcome.joined else { panic!("{name}: not Wi-Fi") };
             assert_eq!(info.ssid, b"RefPeer-Home", "{name} via {via:?}");
             assert_eq!(info.ip4_addr, "192.168.1.100");
-            assert_eq!(outcome.custom_responses, vec![("custom-data".to_string(), b"hello device".to_vec())]);
+            assert_eq!(
+                outcome.custom_responses,
+                vec![rainmaker_prov::provision::CustomResponse {
+                    endpoint: "custom-data".to_owned(),
+                    data: b"hello device".to_vec()
+                }]
+            );
             assert_eq!(fx.device.connected_ssid().as_deref(), Some(&b"RefPeer-Home"[..]));
             let expected_level = fx.device.config().security.level();
             assert_eq!(outcome.session.security, expected_level, "{name}");
@@ -266,7 +272,7 @@ async fn a_device_that_stops_after_connected_reports_nothing_more() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
     let err = session.send_custom("custom-data", b"late").await.unwrap_err();
-    assert!(matches!(err, Error::Disconnected { step: Step::Custom(_), .. }), "{err:?}");
+    assert!(matches!(err, Error::Disconnected { step: Step::Custom { .. }, .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
     // The session is unusable after a transport error until connect() runs again.
     assert!(matches!(session.wifi_status().await.unwrap_err(), Error::NotConnected));
@@ -343,7 +349,7 @@ async fn thread_devices_scan_and_attach() {
     let fx = Fixture::start(config, Via::Http).unwrap();
     let session = DeviceSession::new(fx.transport.clone(), options_for("sec2"));
     let info = session.connect().await.unwrap();
-    let rainmaker_prov::endpoints::proto_ver::ProtoVersion::Json(v) = &info.version else { panic!("no JSON") };
+    let rainmaker_prov::endpoints::proto_ver::ProtoVersion::Json { info: v } = &info.version else { panic!("no JSON") };
     assert!(v.prov.as_ref().unwrap().cap.iter().any(|c| c == "thread_scan"));
     let nets = session.scan_thread().await.unwrap();
     assert_eq!(nets.len(), 2);
@@ -384,7 +390,7 @@ async fn an_unknown_thread_network_fails_to_attach() {
     dataset.extend_from_slice(&[0x11; 16]);
     dataset.extend_from_slice(&[7, 8, 0xfd, 0, 0, 0, 0, 0, 0, 0]);
     let err = session.provision_thread(&dataset, fast_poll()).await.unwrap_err();
-    assert!(matches!(err, Error::ThreadAttachFailed(_)), "{err:?}");
+    assert!(matches!(err, Error::ThreadAttachFailed { .. }), "{err:?}");
 }
 
 #[tokio::test]

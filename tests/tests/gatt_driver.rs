@@ -69,7 +69,7 @@ async fn provision_over(peripheral: &Arc<SimPeripheral>, custom_data: bool) -> p
     let outcome = provision::provision(gatt_transport(peripheral), request(custom_data), None, &CancelToken::new())
         .await
         .unwrap_or_else(|e| panic!("{peripheral:?}: {e}"));
-    let Joined::Wifi(info) = &outcome.joined else { panic!("not Wi-Fi") };
+    let Joined::Wifi { info } = &outcome.joined else { panic!("not Wi-Fi") };
     assert_eq!(info.ssid, b"RefPeer-Home");
     assert_eq!(info.ip4_addr, "192.168.1.100");
     assert_eq!(peripheral.device().connected_ssid().as_deref(), Some(&b"RefPeer-Home"[..]));
@@ -87,7 +87,13 @@ async fn security_1_and_2_provision_wifi() {
             let peripheral = sim_peripheral(security.clone(), |p| p.failure_style(style));
             let outcome = provision_over(&peripheral, true).await;
             assert_eq!(outcome.session.security, level, "{name}");
-            assert_eq!(outcome.custom_responses, vec![("custom-data".to_owned(), b"hello over gatt".to_vec())]);
+            assert_eq!(
+                outcome.custom_responses,
+                vec![rainmaker_prov::provision::CustomResponse {
+                    endpoint: "custom-data".to_owned(),
+                    data: b"hello over gatt".to_vec()
+                }]
+            );
             assert_eq!(peripheral.connections(), 1, "{name} {style:?}: one connection for the whole run");
             assert!(!peripheral.is_connected(), "{name}: the run disconnects at the end");
         }
@@ -130,11 +136,11 @@ async fn endpoints_come_from_the_user_descriptions() {
 
     let writes = peripheral.writes();
     let missing = transport.send("no-such-endpoint".into(), b"x".to_vec()).await;
-    assert_eq!(missing, Err(TransportError::EndpointNotFound("no-such-endpoint".into())));
+    assert_eq!(missing, Err(TransportError::EndpointNotFound { endpoint: "no-such-endpoint".into() }));
     let limit = gatt_driver::DEFAULT_MAX_PAYLOAD;
     let too_big = transport.send("custom-data".into(), vec![0; limit + 1]).await;
-    assert_eq!(too_big, Err(TransportError::PayloadTooLarge { size: limit + 1, limit }));
-    assert!(matches!(transport.send("custom-data".into(), Vec::new()).await, Err(TransportError::Io(_))));
+    assert_eq!(too_big, Err(TransportError::PayloadTooLarge { size: (limit + 1) as u64, limit: limit as u64 }));
+    assert!(matches!(transport.send("custom-data".into(), Vec::new()).await, Err(TransportError::Io { .. })));
     assert_eq!(peripheral.writes(), writes, "refused requests are never written");
 
     transport.disconnect().await;
@@ -254,7 +260,7 @@ async fn a_link_dropped_between_exchanges_is_disconnected() {
     let version = transport.send("proto-ver".into(), b"ESP".to_vec()).await.unwrap();
     peripheral.drop_link();
     let dropped = transport.send("proto-ver".into(), b"ESP".to_vec()).await;
-    assert!(matches!(dropped, Err(TransportError::Disconnected(_))), "{dropped:?}");
+    assert!(matches!(dropped, Err(TransportError::Disconnected { .. })), "{dropped:?}");
     assert_eq!(transport.send("proto-ver".into(), b"ESP".to_vec()).await.unwrap(), version);
     assert_eq!(peripheral.connections(), 2);
     transport.disconnect().await;
@@ -305,7 +311,7 @@ async fn a_device_without_user_descriptions_provisions_by_legacy_uuids() {
     let hidden = sim_peripheral(sec1(), |p| p.without_descriptions().advertised(false));
     let error = gatt_transport(&hidden).send("proto-ver".into(), b"ESP".to_vec()).await;
     assert!(
-        matches!(&error, Err(TransportError::Unreachable(d)) if d.contains("no provisioning service")),
+        matches!(&error, Err(TransportError::Unreachable { detail: d }) if d.contains("no provisioning service")),
         "{error:?}"
     );
     let mut legacy = config();
@@ -322,7 +328,7 @@ async fn no_provisioning_service_is_unreachable_with_the_offered_services() {
     let peripheral = sim_peripheral(sec1(), SimPeripheral::without_provisioning_service);
     let transport = gatt_transport(&peripheral);
     let error = transport.connect().await.unwrap_err();
-    let TransportError::Unreachable(detail) = &error else { panic!("{error:?}") };
+    let TransportError::Unreachable { detail } = &error else { panic!("{error:?}") };
     assert!(detail.contains("no provisioning service"), "{detail}");
     assert!(detail.contains("00001800-0000-1000-8000-00805f9b34fb"), "{detail}");
     assert!(detail.contains("00001801-0000-1000-8000-00805f9b34fb"), "{detail}");
@@ -343,7 +349,7 @@ async fn a_slow_device_times_out() {
     let transport =
         GattTransport::new(peripheral.clone(), GattConfig { request_timeout: Duration::from_millis(200), ..config() });
     let outcome = transport.send("proto-ver".into(), b"ESP".to_vec()).await;
-    assert_eq!(outcome, Err(TransportError::Timeout(200)));
+    assert_eq!(outcome, Err(TransportError::Timeout { millis: 200 }));
     assert!(!peripheral.is_connected(), "the link is dropped after a timeout");
 }
 
@@ -357,20 +363,26 @@ async fn a_hostile_peripheral_gets_a_bounded_typed_error() {
         (
             "huge user descriptions",
             |p| p.huge_descriptions(100_000),
-            TransportError::ResponseTooLarge { what: "user description (0x2901) bytes", limit: MAX_DESCRIPTION_LEN },
+            TransportError::ResponseTooLarge {
+                what: "user description (0x2901) bytes".into(),
+                limit: MAX_DESCRIPTION_LEN as u64,
+            },
         ),
         (
             "thousands of characteristics",
             |p| p.extra_characteristics(5_000),
             TransportError::ResponseTooLarge {
-                what: "characteristics in the provisioning service",
-                limit: MAX_CHARACTERISTICS,
+                what: "characteristics in the provisioning service".into(),
+                limit: MAX_CHARACTERISTICS as u64,
             },
         ),
         (
             "thousands of descriptors",
             |p| p.extra_descriptors(5_000),
-            TransportError::ResponseTooLarge { what: "descriptors of one characteristic", limit: MAX_DESCRIPTORS },
+            TransportError::ResponseTooLarge {
+                what: "descriptors of one characteristic".into(),
+                limit: MAX_DESCRIPTORS as u64,
+            },
         ),
     ];
     for (name, build, expected) in cases {
@@ -387,7 +399,10 @@ async fn a_hostile_peripheral_gets_a_bounded_typed_error() {
     let outcome = transport.send("proto-ver".into(), b"ESP".to_vec()).await;
     assert_eq!(
         outcome,
-        Err(TransportError::ResponseTooLarge { what: "characteristic value bytes", limit: MAX_RESPONSE_LEN })
+        Err(TransportError::ResponseTooLarge {
+            what: "characteristic value bytes".into(),
+            limit: MAX_RESPONSE_LEN as u64
+        })
     );
     assert!(!peripheral.is_connected());
     let session = DeviceSession::new(transport.clone(), pop_options());

@@ -152,13 +152,15 @@ impl FakeDevice {
                 }
                 wifi::ConfigCommand::GetStatus => (
                     Req::Config("status"),
-                    wifi::encode_get_status_response(&wifi::WifiStatus::Connected(wifi::WifiConnectedInfo {
-                        ip4_addr: "192.168.1.50".into(),
-                        auth_mode: wifi::WifiAuthMode::from_raw(3),
-                        ssid: b"Home".to_vec(),
-                        bssid: vec![1, 2, 3, 4, 5, 6],
-                        channel: 6,
-                    })),
+                    wifi::encode_get_status_response(&wifi::WifiStatus::Connected {
+                        info: wifi::WifiConnectedInfo {
+                            ip4_addr: "192.168.1.50".into(),
+                            auth_mode: wifi::WifiAuthMode::from_raw(3),
+                            ssid: b"Home".to_vec(),
+                            bssid: vec![1, 2, 3, 4, 5, 6],
+                            channel: 6,
+                        },
+                    }),
                 ),
             },
             endpoints::PROV_CTRL => {
@@ -497,7 +499,7 @@ async fn f_a_one_megabyte_response_is_a_protocol_error_naming_the_step() {
         (|r| matches!(r, Req::ProtoVer), Step::ReadCapabilities),
         (|r| matches!(r, Req::Session(1)), Step::Handshake),
         (|r| matches!(r, Req::Session(2)), Step::Handshake),
-        (|r| matches!(r, Req::Custom(_)), Step::Custom("custom-data".into())),
+        (|r| matches!(r, Req::Custom(_)), Step::Custom { endpoint: "custom-data".into() }),
         (|r| matches!(r, Req::Scan(endpoints::ScanCommand::Start(_))), Step::WifiScan),
         (|r| matches!(r, Req::Scan(endpoints::ScanCommand::Status)), Step::WifiScan),
         (|r| matches!(r, Req::Scan(endpoints::ScanCommand::Result { .. })), Step::WifiScan),
@@ -714,7 +716,7 @@ proptest! {
         });
         let result = outcome.map_err(|_| TestCaseError::fail("the flow hung past its overall bound"))?;
         if let Err(err) = result {
-            prop_assert!(!matches!(err, Error::Internal(_)), "internal error: {err:?}");
+            prop_assert!(!matches!(err, Error::Internal { .. }), "internal error: {err:?}");
             // Every error renders (and names no secret).
             let text = err.to_string();
             prop_assert!(!text.contains(POP) && !text.contains("secretpass"), "{text}");

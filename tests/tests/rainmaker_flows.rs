@@ -140,7 +140,7 @@ async fn run(
 }
 
 fn joined_wifi(outcome: &RainMakerOutcome) -> bool {
-    matches!(outcome.joined, Some(Joined::Wifi(_)))
+    matches!(outcome.joined, Some(Joined::Wifi { .. }))
 }
 
 #[tokio::test]

@@ -95,7 +95,7 @@ async fn invalid_datasets_are_refused_before_anything_is_sent() {
     let before = fx.device.stats().requests;
     for (name, bytes, expected) in cases {
         let err = session.provision_thread(&bytes, fast_poll()).await.unwrap_err();
-        let Error::InvalidInput(msg) = &err else { panic!("{name}: {err:?}") };
+        let Error::InvalidInput { detail: msg } = &err else { panic!("{name}: {err:?}") };
         assert!(msg.contains(expected), "{name}: {msg}");
         assert!(!err.to_string().to_lowercase().contains(KEY_HEX), "{name}: the message leaks the key");
         assert!(!format!("{err:?}").to_lowercase().contains(KEY_HEX), "{name}: Debug leaks the key");
@@ -118,7 +118,10 @@ async fn a_failed_attach_is_reset_and_the_same_session_retries() {
         session.connect().await.unwrap();
         // No network around has this extended PAN id.
         let err = session.provision_thread(&dataset(&[9; 8]), fast_poll()).await.unwrap_err();
-        assert!(matches!(&err, Error::ThreadAttachFailed(reason) if reason.contains("NetworkNotFound")), "{err:?}");
+        assert!(
+            matches!(&err, Error::ThreadAttachFailed { detail: reason } if reason.contains("NetworkNotFound")),
+            "{err:?}"
+        );
         assert!(
             recorder.0.lock().unwrap().contains(&ProgressEvent::ResetAfterFailure),
             "{via:?}: no prov-ctrl reset after the failed attach"
@@ -144,7 +147,7 @@ async fn without_a_reset_the_device_refuses_a_second_dataset_as_firmware_does() 
         tokio::time::sleep(Duration::from_millis(20)).await;
         status = session.thread_status().await.unwrap();
     }
-    assert_eq!(status, ThreadStatus::Failed(thread::ThreadFailReason::NetworkNotFound));
+    assert_eq!(status, ThreadStatus::Failed { reason: thread::ThreadFailReason::NetworkNotFound });
     // The dataset is stored, but applying it is refused: one was already applied this round.
     session.set_thread_config(&dataset(&HOME_EXT_PAN)).await.unwrap();
     let err = session.apply_thread_config().await.unwrap_err();

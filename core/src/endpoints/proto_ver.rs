@@ -44,6 +44,7 @@ pub const CAP_LOCAL_CTRL: &str = "local_ctrl";
 
 /// The `prov` object: what the provisioning manager reports about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ProvInfo {
     /// `prov.ver` (`"v1.1"`, `"netprov-v1.2"` ...); empty when absent.
     pub ver: String,
@@ -57,7 +58,10 @@ pub struct ProvInfo {
 
 /// An application object (`rmaker`, `rmaker_extra` ...).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AppInfo {
+    /// Its key in the version JSON (`rmaker` ...).
+    pub label: String,
     /// `<label>.ver`; empty when absent.
     pub ver: String,
     /// `<label>.cap`, in device order.
@@ -66,26 +70,35 @@ pub struct AppInfo {
 
 /// The parsed version JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VersionInfo {
     /// The `prov` object, if the reply had one.
     pub prov: Option<ProvInfo>,
     /// Application objects in the order the device listed them.
-    pub apps: Vec<(String, AppInfo)>,
+    pub apps: Vec<AppInfo>,
 }
 
 /// What `proto-ver` answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ProtoVersion {
     /// A JSON object (every provisioning-manager firmware).
-    Json(VersionInfo),
+    Json {
+        /// The parsed object.
+        info: VersionInfo,
+    },
     /// A non-JSON reply, e.g. `V0.1` of ESP-IDF v3.x examples (lossy UTF-8).
-    Legacy(String),
+    Legacy {
+        /// The reply.
+        text: String,
+    },
     /// An empty reply, or no `proto-ver` endpoint at all.
     Empty,
 }
 
 /// Where [`detect_security`] took its answer from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[non_exhaustive]
 pub enum DetectionSource {
     /// `prov.sec_ver` was present.
@@ -104,6 +117,7 @@ pub enum DetectionSource {
 
 /// The outcome of the security auto-detection of docs/protocol.md 7.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DetectedSecurity {
     /// The security scheme to use (0, 1, 2; a device may report an unsupported value).
     pub sec_ver: u8,
@@ -137,7 +151,7 @@ impl VersionInfo {
 
     /// The first application object with this label.
     pub fn app(&self, label: &str) -> Option<&AppInfo> {
-        self.apps.iter().find(|(l, _)| l == label).map(|(_, a)| a)
+        self.apps.iter().find(|a| a.label == label)
     }
 
     /// Whether the application object `label` lists `cap`.
@@ -203,8 +217,8 @@ impl ProtoVersion {
     /// The parsed JSON, if the reply was JSON.
     pub fn info(&self) -> Option<&VersionInfo> {
         match self {
-            ProtoVersion::Json(info) => Some(info),
-            ProtoVersion::Legacy(_) | ProtoVersion::Empty => None,
+            ProtoVersion::Json { info } => Some(info),
+            ProtoVersion::Legacy { .. } | ProtoVersion::Empty => None,
         }
     }
 
@@ -223,24 +237,34 @@ impl ProtoVersion {
         self.info().is_some_and(|i| i.app_cap(label, cap))
     }
 
-    /// See [`VersionInfo::needs_claim`].
-    pub fn needs_claim(&self) -> bool {
-        self.info().is_some_and(VersionInfo::needs_claim)
-    }
-
     /// See [`VersionInfo::is_camera_claim`].
     pub fn is_camera_claim(&self) -> bool {
         self.info().is_some_and(VersionInfo::is_camera_claim)
     }
 
-    /// See [`VersionInfo::has_ch_resp`].
-    pub fn has_ch_resp(&self) -> bool {
-        self.info().is_some_and(VersionInfo::has_ch_resp)
-    }
-
     /// See [`VersionInfo::has_local_ctrl`].
     pub fn has_local_ctrl(&self) -> bool {
         self.info().is_some_and(VersionInfo::has_local_ctrl)
+    }
+}
+
+// The questions an app asks about a device's `proto-ver`, also exported to Kotlin and Swift as
+// methods of `ProtoVersion`.
+#[cfg_attr(feature = "uniffi", uniffi::export)]
+impl ProtoVersion {
+    /// The security the device asks for, as [`detect_security`] decides it.
+    pub fn detected_security(&self) -> DetectedSecurity {
+        detect_security(self)
+    }
+
+    /// See [`VersionInfo::needs_claim`].
+    pub fn needs_claim(&self) -> bool {
+        self.info().is_some_and(VersionInfo::needs_claim)
+    }
+
+    /// See [`VersionInfo::has_ch_resp`].
+    pub fn has_ch_resp(&self) -> bool {
+        self.info().is_some_and(VersionInfo::has_ch_resp)
     }
 
     /// See [`VersionInfo::has_wifi_scan`]; legacy firmware has no scan list (docs/protocol.md 7.3).
@@ -325,7 +349,7 @@ pub fn parse(body: &[u8]) -> ProtoVersion {
         return ProtoVersion::Empty;
     }
     let Ok(OrderedObject(entries)) = serde_json::from_str::<OrderedObject>(trimmed) else {
-        return ProtoVersion::Legacy(trimmed.to_owned());
+        return ProtoVersion::Legacy { text: trimmed.to_owned() };
     };
     let mut info = VersionInfo::default();
     for (label, value) in entries {
@@ -343,10 +367,10 @@ pub fn parse(body: &[u8]) -> ProtoVersion {
                 });
             }
         } else {
-            info.apps.push((label, AppInfo { ver: string_field(&obj, "ver"), cap: cap_field(&obj) }));
+            info.apps.push(AppInfo { label, ver: string_field(&obj, "ver"), cap: cap_field(&obj) });
         }
     }
-    ProtoVersion::Json(info)
+    ProtoVersion::Json { info }
 }
 
 /// A value of the small JSON subset the version object uses.
@@ -418,9 +442,7 @@ pub fn render(info: &VersionInfo) -> String {
     let mut members: Vec<(&str, Node<'_>)> = info
         .apps
         .iter()
-        .map(|(label, app)| {
-            (label.as_str(), Node::Obj(vec![("ver", Node::Str(&app.ver)), ("cap", Node::Arr(&app.cap))]))
-        })
+        .map(|app| (app.label.as_str(), Node::Obj(vec![("ver", Node::Str(&app.ver)), ("cap", Node::Arr(&app.cap))])))
         .collect();
     if let Some(prov) = &info.prov {
         let mut fields = vec![("ver", Node::Str(&prov.ver))];
@@ -444,8 +466,8 @@ pub fn render(info: &VersionInfo) -> String {
 pub fn detect_security(version: &ProtoVersion) -> DetectedSecurity {
     let legacy = |source| DetectedSecurity { sec_ver: 1, sec_patch_ver: 0, no_pop: false, source };
     let info = match version {
-        ProtoVersion::Json(info) => info,
-        ProtoVersion::Legacy(_) => return legacy(DetectionSource::Legacy),
+        ProtoVersion::Json { info } => info,
+        ProtoVersion::Legacy { .. } => return legacy(DetectionSource::Legacy),
         ProtoVersion::Empty => return legacy(DetectionSource::Empty),
     };
     let Some(prov) = &info.prov else {
@@ -477,7 +499,7 @@ mod tests {
 
     fn json(body: &str) -> VersionInfo {
         match parse(body.as_bytes()) {
-            ProtoVersion::Json(info) => info,
+            ProtoVersion::Json { info } => info,
             other => panic!("not JSON: {other:?}"),
         }
     }
@@ -493,7 +515,7 @@ mod tests {
     fn app_labels_keep_device_order() {
         let body = "{\"zeta\":{\"ver\":\"1\",\"cap\":[]},\"rmaker\":{\"ver\":\"1.0\",\"cap\":[\"claim\"]},\"alpha\":{\"ver\":\"2\",\"cap\":[\"x\"]},\"prov\":{\"ver\":\"v1.1\",\"cap\":[]}}";
         let info = json(body);
-        let labels: Vec<&str> = info.apps.iter().map(|(l, _)| l.as_str()).collect();
+        let labels: Vec<&str> = info.apps.iter().map(|a| a.label.as_str()).collect();
         assert_eq!(labels, ["zeta", "rmaker", "alpha"]);
         assert!(info.needs_claim());
         assert!(!info.is_camera_claim());
@@ -506,7 +528,7 @@ mod tests {
     fn render_escapes_like_cjson() {
         let info = VersionInfo {
             prov: None,
-            apps: vec![("a\"b".into(), AppInfo { ver: "x\\y\n\u{1}é".into(), cap: vec![] })],
+            apps: vec![AppInfo { label: "a\"b".into(), ver: "x\\y\n\u{1}é".into(), cap: vec![] }],
         };
         assert_eq!(
             render(&info),
@@ -526,7 +548,7 @@ mod tests {
         assert!(!info.supports_wifi() && !info.has_wifi_scan());
         assert!(info.is_network_provisioning() && !info.is_incompatible_prerelease());
         assert!(!info.app_cap("rmaker", "ch_resp"), "ch_resp lives in rmaker_extra");
-        let legacy = ProtoVersion::Legacy("V0.1".into());
+        let legacy = ProtoVersion::Legacy { text: "V0.1".into() };
         assert!(!legacy.has_wifi_scan() && legacy.supports_wifi() && !legacy.needs_claim());
         let wifi = json(SEC1_POP);
         assert!(wifi.supports_wifi() && wifi.has_wifi_scan() && !wifi.supports_thread());
@@ -536,10 +558,10 @@ mod tests {
     fn tolerant_parsing() {
         assert_eq!(parse(b""), ProtoVersion::Empty);
         assert_eq!(parse(b" \n\0"), ProtoVersion::Empty);
-        assert_eq!(parse(b"V0.1"), ProtoVersion::Legacy("V0.1".into()));
-        assert_eq!(parse(b"[1,2]"), ProtoVersion::Legacy("[1,2]".into()));
-        assert_eq!(parse(b"{\"prov\":"), ProtoVersion::Legacy("{\"prov\":".into()));
-        assert!(matches!(parse(b"\xff\xfe"), ProtoVersion::Legacy(_)));
+        assert_eq!(parse(b"V0.1"), ProtoVersion::Legacy { text: "V0.1".into() });
+        assert_eq!(parse(b"[1,2]"), ProtoVersion::Legacy { text: "[1,2]".into() });
+        assert_eq!(parse(b"{\"prov\":"), ProtoVersion::Legacy { text: "{\"prov\":".into() });
+        assert!(matches!(parse(b"\xff\xfe"), ProtoVersion::Legacy { .. }));
         // Trailing NUL, odd types.
         let info =
             json("{\"prov\":{\"ver\":7,\"sec_ver\":\"2\",\"sec_patch_ver\":-1,\"cap\":[\"a\",3,null]},\"x\":5}\0");
@@ -587,15 +609,15 @@ mod tests {
             sec in proptest::option::of(0u8..3),
             patch in proptest::option::of(0u8..2),
         ) {
-            let mut apps: Vec<(String, AppInfo)> = Vec::new();
+            let mut apps: Vec<AppInfo> = Vec::new();
             for l in labels {
-                if l != PROV_LABEL && !apps.iter().any(|(x, _)| *x == l) {
-                    apps.push((l, AppInfo { ver: "1.0".into(), cap: caps.clone() }));
+                if l != PROV_LABEL && !apps.iter().any(|a| a.label == l) {
+                    apps.push(AppInfo { label: l, ver: "1.0".into(), cap: caps.clone() });
                 }
             }
             let info = VersionInfo { prov: Some(ProvInfo { ver: "v1.1".into(), sec_ver: sec, sec_patch_ver: patch, cap: caps }), apps };
             let text = render(&info);
-            proptest::prop_assert_eq!(parse(text.as_bytes()), ProtoVersion::Json(info));
+            proptest::prop_assert_eq!(parse(text.as_bytes()), ProtoVersion::Json { info });
         }
     }
 }

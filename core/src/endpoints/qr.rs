@@ -10,6 +10,7 @@ pub const DEFAULT_USERNAME: &str = "wifiprov";
 
 /// How to reach the device named in the QR code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum QrTransport {
     /// Bluetooth LE: `name` is the advertised device name.
     Ble,
@@ -20,6 +21,7 @@ pub enum QrTransport {
 /// A decoded QR payload. `pop` and `password` are secrets: they are redacted from `Debug` and
 /// wiped when the payload is dropped.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record), uniffi::export(Debug))]
 pub struct QrPayload {
     /// BLE device name or SoftAP SSID (e.g. `PROV_1A2B3C`).
     pub name: String,

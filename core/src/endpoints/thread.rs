@@ -163,6 +163,7 @@ pub fn validate_dataset(dataset: &[u8]) -> Result<(), DatasetError> {
 
 /// One Thread scan result. Results are not sorted by signal strength.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ThreadNetwork {
     /// PAN id.
     pub pan_id: u32,
@@ -182,13 +183,17 @@ pub struct ThreadNetwork {
 
 /// Why the device could not attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ThreadFailReason {
     /// The dataset could not be used.
     DatasetInvalid,
     /// No network matching the dataset was found.
     NetworkNotFound,
     /// A value outside the enum.
-    Unknown(i32),
+    Unknown {
+        /// The raw value.
+        raw: i32,
+    },
 }
 
 impl ThreadFailReason {
@@ -197,7 +202,7 @@ impl ThreadFailReason {
         match raw {
             0 => ThreadFailReason::DatasetInvalid,
             1 => ThreadFailReason::NetworkNotFound,
-            other => ThreadFailReason::Unknown(other),
+            other => ThreadFailReason::Unknown { raw: other },
         }
     }
 
@@ -206,13 +211,14 @@ impl ThreadFailReason {
         match self {
             ThreadFailReason::DatasetInvalid => 0,
             ThreadFailReason::NetworkNotFound => 1,
-            ThreadFailReason::Unknown(raw) => raw,
+            ThreadFailReason::Unknown { raw } => raw,
         }
     }
 }
 
 /// The Thread state reported by GetThreadStatus.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ThreadStatus {
     /// Still attaching (or nothing applied yet).
     Attaching,
@@ -228,7 +234,10 @@ pub enum ThreadStatus {
         name: String,
     },
     /// Gave up.
-    Failed(ThreadFailReason),
+    Failed {
+        /// Why.
+        reason: ThreadFailReason,
+    },
     /// Defined by the proto (`Dettached`) but not sent by the firmware.
     Detached,
 }
@@ -348,10 +357,12 @@ fn status_from_resp(r: pb::RespGetThreadStatus) -> Result<ThreadStatus, Endpoint
         }
         Ok(pb::ThreadNetworkState::Attaching) => Ok(ThreadStatus::Attaching),
         Ok(pb::ThreadNetworkState::Dettached) => Ok(ThreadStatus::Detached),
-        Ok(pb::ThreadNetworkState::AttachingFailed) => Ok(ThreadStatus::Failed(match r.state {
-            Some(State::ThreadFailReason(raw)) => ThreadFailReason::from_raw(raw),
-            _ => ThreadFailReason::DatasetInvalid,
-        })),
+        Ok(pb::ThreadNetworkState::AttachingFailed) => Ok(ThreadStatus::Failed {
+            reason: match r.state {
+                Some(State::ThreadFailReason(raw)) => ThreadFailReason::from_raw(raw),
+                _ => ThreadFailReason::DatasetInvalid,
+            },
+        }),
         Err(_) => Err(EndpointError::UnexpectedMessage {
             expected: "a Thread state (0..=3)".into(),
             got: format!("thread_state {}", r.thread_state),
@@ -371,7 +382,7 @@ fn resp_from_status(status: &ThreadStatus) -> pb::RespGetThreadStatus {
                 name: name.clone(),
             })),
         ),
-        ThreadStatus::Failed(reason) => {
+        ThreadStatus::Failed { reason } => {
             (pb::ThreadNetworkState::AttachingFailed, Some(State::ThreadFailReason(reason.raw())))
         }
         ThreadStatus::Detached => (pb::ThreadNetworkState::Dettached, None),
@@ -1022,8 +1033,8 @@ mod tests {
                 },
                 "08078a01235a2108cef5031208dead00beef00cafe180f220f4f70656e5468726561642d66616365",
             ),
-            (ThreadStatus::Failed(ThreadFailReason::DatasetInvalid), "08078a010410035000"),
-            (ThreadStatus::Failed(ThreadFailReason::NetworkNotFound), "08078a010410035001"),
+            (ThreadStatus::Failed { reason: ThreadFailReason::DatasetInvalid }, "08078a010410035000"),
+            (ThreadStatus::Failed { reason: ThreadFailReason::NetworkNotFound }, "08078a010410035001"),
         ];
         for (status, hex) in cases {
             let bytes = encode_config_response(&ConfigResponse::Status(status.clone()));

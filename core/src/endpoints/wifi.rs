@@ -37,6 +37,7 @@ pub const BSSID_LEN: usize = 6;
 /// proto enum (docs/protocol.md 6.4). Build it with [`WifiAuthMode::from_raw`] so that known values
 /// get their named variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum WifiAuthMode {
     /// 0: open network.
     #[default]
@@ -74,7 +75,10 @@ pub enum WifiAuthMode {
     /// 16: WPA-Enterprise.
     WpaEnterprise,
     /// Any other raw value, preserved.
-    Unknown(i32),
+    Unknown {
+        /// The raw value.
+        raw: i32,
+    },
 }
 
 impl WifiAuthMode {
@@ -99,7 +103,7 @@ impl WifiAuthMode {
             14 => Wpa3Enterprise,
             15 => Wpa2Wpa3Enterprise,
             16 => WpaEnterprise,
-            other => Unknown(other),
+            other => Unknown { raw: other },
         }
     }
 
@@ -124,7 +128,7 @@ impl WifiAuthMode {
             Wpa3Enterprise => 14,
             Wpa2Wpa3Enterprise => 15,
             WpaEnterprise => 16,
-            Unknown(raw) => raw,
+            Unknown { raw } => raw,
         }
     }
 
@@ -149,7 +153,7 @@ impl WifiAuthMode {
             Wpa3Enterprise => "WPA3_ENTERPRISE",
             Wpa2Wpa3Enterprise => "WPA2_WPA3_ENTERPRISE",
             WpaEnterprise => "WPA_ENTERPRISE",
-            Unknown(_) => "UNKNOWN",
+            Unknown { .. } => "UNKNOWN",
         }
     }
 
@@ -159,8 +163,26 @@ impl WifiAuthMode {
     }
 }
 
+// What Kotlin and Swift ask of a mode (Rust code calls the methods above).
+#[cfg(feature = "uniffi")]
+#[uniffi::export]
+impl WifiAuthMode {
+    /// Whether joining needs no passphrase (open or OWE).
+    #[uniffi::method(name = "is_open")]
+    pub fn is_open_mode(&self) -> bool {
+        self.is_open()
+    }
+
+    /// ESP-IDF's name for the mode (`WPA2_PSK` ...), or `UNKNOWN`.
+    #[uniffi::method(name = "esp_idf_name")]
+    pub fn esp_idf_name(&self) -> String {
+        self.name().to_owned()
+    }
+}
+
 /// One scan result.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct WifiNetwork {
     /// SSID bytes (0..=32, may be non-UTF-8; empty for a hidden network).
     pub ssid: Vec<u8>,
@@ -195,6 +217,7 @@ pub fn sighting(networks: &[WifiNetwork], ssid: &[u8]) -> ScanSighting {
     if matching.all(|n| n.auth.is_open()) { ScanSighting::Open } else { ScanSighting::Secured }
 }
 
+#[cfg_attr(feature = "uniffi", uniffi::export)]
 impl WifiNetwork {
     /// The SSID as text, with invalid UTF-8 replaced.
     pub fn ssid_lossy(&self) -> String {
@@ -204,6 +227,7 @@ impl WifiNetwork {
 
 /// The details the device reports once it has joined the network.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct WifiConnectedInfo {
     /// IPv4 address in dotted-quad form, as the device wrote it.
     pub ip4_addr: String,
@@ -226,13 +250,17 @@ impl WifiConnectedInfo {
 
 /// Why the device gave up joining the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum WifiFailReason {
     /// Wrong passphrase (4-way handshake timeout, auth failure, MIC failure ...).
     AuthError,
     /// No AP with that SSID was found.
     NetworkNotFound,
     /// A value outside the enum.
-    Unknown(i32),
+    Unknown {
+        /// The raw value.
+        raw: i32,
+    },
 }
 
 impl WifiFailReason {
@@ -241,7 +269,7 @@ impl WifiFailReason {
         match raw {
             0 => WifiFailReason::AuthError,
             1 => WifiFailReason::NetworkNotFound,
-            other => WifiFailReason::Unknown(other),
+            other => WifiFailReason::Unknown { raw: other },
         }
     }
 
@@ -250,13 +278,14 @@ impl WifiFailReason {
         match self {
             WifiFailReason::AuthError => 0,
             WifiFailReason::NetworkNotFound => 1,
-            WifiFailReason::Unknown(raw) => raw,
+            WifiFailReason::Unknown { raw } => raw,
         }
     }
 }
 
 /// The station state reported by GetStatus.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum WifiStatus {
     /// Nothing applied yet, or still connecting. `attempts_remaining` is set after a failed
     /// attempt when the firmware limits attempts (ESP-IDF >= v5.4.1).
@@ -265,9 +294,15 @@ pub enum WifiStatus {
         attempts_remaining: Option<u32>,
     },
     /// Joined, with the details of the connection.
-    Connected(WifiConnectedInfo),
+    Connected {
+        /// The connection.
+        info: WifiConnectedInfo,
+    },
     /// Gave up.
-    Failed(WifiFailReason),
+    Failed {
+        /// Why.
+        reason: WifiFailReason,
+    },
     /// Defined by the proto but never sent by the firmware.
     Disconnected,
 }
@@ -473,13 +508,15 @@ fn check_connected(c: &pb::WifiConnectedState) -> Result<(), EndpointError> {
 fn status_from_resp(r: pb::RespGetStatus) -> Result<WifiStatus, EndpointError> {
     check_status(r.status)?;
     match pb::WifiStationState::try_from(r.sta_state) {
-        Ok(pb::WifiStationState::Connected) => Ok(WifiStatus::Connected(match r.state {
-            Some(State::Connected(c)) => {
-                check_connected(&c)?;
-                c.into()
-            }
-            _ => WifiConnectedInfo::default(),
-        })),
+        Ok(pb::WifiStationState::Connected) => Ok(WifiStatus::Connected {
+            info: match r.state {
+                Some(State::Connected(c)) => {
+                    check_connected(&c)?;
+                    c.into()
+                }
+                _ => WifiConnectedInfo::default(),
+            },
+        }),
         Ok(pb::WifiStationState::Connecting) => Ok(WifiStatus::Connecting {
             attempts_remaining: match r.state {
                 Some(State::AttemptFailed(a)) => Some(a.attempts_remaining),
@@ -487,10 +524,12 @@ fn status_from_resp(r: pb::RespGetStatus) -> Result<WifiStatus, EndpointError> {
             },
         }),
         Ok(pb::WifiStationState::Disconnected) => Ok(WifiStatus::Disconnected),
-        Ok(pb::WifiStationState::ConnectionFailed) => Ok(WifiStatus::Failed(match r.state {
-            Some(State::FailReason(raw)) => WifiFailReason::from_raw(raw),
-            _ => WifiFailReason::AuthError,
-        })),
+        Ok(pb::WifiStationState::ConnectionFailed) => Ok(WifiStatus::Failed {
+            reason: match r.state {
+                Some(State::FailReason(raw)) => WifiFailReason::from_raw(raw),
+                _ => WifiFailReason::AuthError,
+            },
+        }),
         Err(_) => Err(EndpointError::UnexpectedMessage {
             expected: "a station state (0..=3)".into(),
             got: format!("sta_state {}", r.sta_state),
@@ -504,8 +543,10 @@ fn resp_from_status(status: &WifiStatus) -> pb::RespGetStatus {
             pb::WifiStationState::Connecting,
             attempts_remaining.map(|n| State::AttemptFailed(pb::WifiAttemptFailed { attempts_remaining: n })),
         ),
-        WifiStatus::Connected(info) => (pb::WifiStationState::Connected, Some(State::Connected(info.into()))),
-        WifiStatus::Failed(reason) => (pb::WifiStationState::ConnectionFailed, Some(State::FailReason(reason.raw()))),
+        WifiStatus::Connected { info } => (pb::WifiStationState::Connected, Some(State::Connected(info.into()))),
+        WifiStatus::Failed { reason } => {
+            (pb::WifiStationState::ConnectionFailed, Some(State::FailReason(reason.raw())))
+        }
         WifiStatus::Disconnected => (pb::WifiStationState::Disconnected, None),
     };
     pb::RespGetStatus { status: Status::Success as i32, sta_state: sta_state as i32, state }
@@ -1004,7 +1045,7 @@ mod tests {
         for raw in -3..40 {
             let mode = WifiAuthMode::from_raw(raw);
             assert_eq!(mode.raw(), raw);
-            assert_eq!(matches!(mode, WifiAuthMode::Unknown(_)), !(0..=16).contains(&raw));
+            assert_eq!(matches!(mode, WifiAuthMode::Unknown { .. }), !(0..=16).contains(&raw));
         }
         assert_eq!(WifiAuthMode::from_raw(14), WifiAuthMode::Wpa3Enterprise);
         assert_eq!(WifiAuthMode::from_raw(14).name(), "WPA3_ENTERPRISE");
@@ -1076,16 +1117,18 @@ mod tests {
             (WifiStatus::Connecting { attempts_remaining: None }, "08015a021001"),
             (WifiStatus::Connecting { attempts_remaining: Some(2) }, "08015a06100162020802"),
             (WifiStatus::Connecting { attempts_remaining: Some(0) }, "08015a0410016200"),
-            (WifiStatus::Failed(WifiFailReason::AuthError), "08015a0410035000"),
-            (WifiStatus::Failed(WifiFailReason::NetworkNotFound), "08015a0410035001"),
+            (WifiStatus::Failed { reason: WifiFailReason::AuthError }, "08015a0410035000"),
+            (WifiStatus::Failed { reason: WifiFailReason::NetworkNotFound }, "08015a0410035001"),
             (
-                WifiStatus::Connected(WifiConnectedInfo {
-                    ip4_addr: "192.168.4.2".into(),
-                    auth_mode: WifiAuthMode::Wpa3ExtPsk,
-                    ssid: b"Lab-WPA3".to_vec(),
-                    bssid: h("a0b1c2d3e4f5"),
-                    channel: 149,
-                }),
+                WifiStatus::Connected {
+                    info: WifiConnectedInfo {
+                        ip4_addr: "192.168.4.2".into(),
+                        auth_mode: WifiAuthMode::Wpa3ExtPsk,
+                        ssid: b"Lab-WPA3".to_vec(),
+                        bssid: h("a0b1c2d3e4f5"),
+                        channel: 149,
+                    },
+                },
                 "08015a265a240a0b3139322e3136382e342e32100b1a084c61622d575041332206a0b1c2d3e4f5289501",
             ),
         ];
@@ -1097,7 +1140,7 @@ mod tests {
         assert_eq!(parse_get_status_response(&h("08015a021002")).unwrap(), WifiStatus::Disconnected);
         assert_eq!(
             parse_get_status_response(&h("08015a0410035007")).unwrap(),
-            WifiStatus::Failed(WifiFailReason::Unknown(7))
+            WifiStatus::Failed { reason: WifiFailReason::Unknown { raw: 7 } }
         );
         // InternalError from the status handler.
         let err_bytes = encode_config_response(&ConfigResponse::StatusError(Status::InternalError));

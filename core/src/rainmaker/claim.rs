@@ -18,7 +18,7 @@ pub const MAX_CLOUD_CLAIM_ANSWER: usize = codec::MAX_CLAIM_CHUNK;
 const MAX_CSR_FRAGMENTS: usize = codec::MAX_CLAIM_DATA_LEN / codec::CLAIM_FRAGMENT_SIZE + 8;
 
 fn step() -> Step {
-    Step::RainMaker(codec::RMAKER_CLAIM.to_owned())
+    Step::RainMaker { endpoint: codec::RMAKER_CLAIM.to_owned() }
 }
 
 async fn claim_exchange(
@@ -94,26 +94,28 @@ async fn run_after_start(
 fn refuse_oversized(operation: &'static str, answer: &[u8]) -> RainMakerResult<()> {
     if answer.len() > MAX_CLOUD_CLAIM_ANSWER {
         return Err(RainMakerError::ClaimAnswerTooLarge {
-            operation,
-            size: answer.len(),
-            limit: MAX_CLOUD_CLAIM_ANSWER,
+            operation: operation.into(),
+            size: answer.len() as u64,
+            limit: MAX_CLOUD_CLAIM_ANSWER as u64,
         });
     }
     if answer.is_empty() {
-        return Err(RainMakerError::CloudProtocol { operation, detail: "empty answer".into() });
+        return Err(RainMakerError::CloudProtocol { operation: operation.into(), detail: "empty answer".into() });
     }
     Ok(())
 }
 
 /// The `node_id` of the claim/initiate answer (what the device will call itself).
 fn node_id_of(answer: &[u8]) -> RainMakerResult<String> {
-    let v: serde_json::Value = serde_json::from_slice(answer)
-        .map_err(|e| RainMakerError::CloudProtocol { operation: "claim/initiate", detail: format!("not JSON: {e}") })?;
+    let v: serde_json::Value = serde_json::from_slice(answer).map_err(|e| RainMakerError::CloudProtocol {
+        operation: "claim/initiate".into(),
+        detail: format!("not JSON: {e}"),
+    })?;
     match v.get("node_id").and_then(serde_json::Value::as_str) {
         // The device keeps at most 63 characters.
         Some(id) if !id.is_empty() && id.len() <= 63 && id.chars().all(|c| c.is_ascii_graphic()) => Ok(id.to_owned()),
         _ => Err(RainMakerError::CloudProtocol {
-            operation: "claim/initiate",
+            operation: "claim/initiate".into(),
             detail: "no usable `node_id` (1–63 printable ASCII characters)".into(),
         }),
     }

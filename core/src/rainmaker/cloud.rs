@@ -150,16 +150,16 @@ pub fn normalize_base_url(what: &str, url: &str) -> RainMakerResult<String> {
     } else if let Some(rest) = url.strip_prefix("http://") {
         let host = host_of(rest);
         if !is_loopback_host(host) {
-            return Err(RainMakerError::InvalidInput(format!(
-                "the {what} `{url}` uses plain http:// on a non-loopback host; use https://"
-            )));
+            return Err(RainMakerError::InvalidInput {
+                detail: format!("the {what} `{url}` uses plain http:// on a non-loopback host; use https://"),
+            });
         }
         rest
     } else {
-        return Err(RainMakerError::InvalidInput(format!("the {what} must start with https://")));
+        return Err(RainMakerError::InvalidInput { detail: format!("the {what} must start with https://") });
     };
     if host_of(rest).is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(RainMakerError::InvalidInput(format!("the {what} `{url}` is not a valid URL")));
+        return Err(RainMakerError::InvalidInput { detail: format!("the {what} `{url}` is not a valid URL") });
     }
     let mut out = url.to_owned();
     if !out.ends_with('/') {
@@ -218,9 +218,10 @@ pub(crate) fn describe_body(body: &[u8]) -> String {
 fn string_field(operation: &'static str, v: &Value, key: &str) -> RainMakerResult<String> {
     match v.get(key).and_then(Value::as_str) {
         Some(s) if !s.is_empty() && s.len() <= 4096 => Ok(s.to_owned()),
-        _ => {
-            Err(RainMakerError::CloudProtocol { operation, detail: format!("no usable `{key}` string in the answer") })
-        }
+        _ => Err(RainMakerError::CloudProtocol {
+            operation: operation.into(),
+            detail: format!("no usable `{key}` string in the answer"),
+        }),
     }
 }
 
@@ -231,7 +232,10 @@ fn secret_field(operation: &'static str, v: &mut Value, key: &str) -> RainMakerR
             s.zeroize();
             Ok(secret)
         }
-        _ => Err(RainMakerError::CloudProtocol { operation, detail: format!("no `{key}` in the answer") }),
+        _ => Err(RainMakerError::CloudProtocol {
+            operation: operation.into(),
+            detail: format!("no `{key}` in the answer"),
+        }),
     }
 }
 
@@ -265,7 +269,7 @@ impl RainMakerCloud {
         let base_url = normalize_base_url("RainMaker API URL", &config.base_url)?;
         let claim_url = normalize_base_url("RainMaker claiming URL", &config.claim_url)?;
         if config.request_timeout.is_zero() {
-            return Err(RainMakerError::InvalidInput("the cloud request timeout must not be zero".into()));
+            return Err(RainMakerError::InvalidInput { detail: "the cloud request timeout must not be zero".into() });
         }
         let config = CloudConfig { base_url, claim_url, request_timeout: config.request_timeout };
         Ok(Self { inner: Arc::new(Inner { config, backend, tokens: Mutex::new(None) }) })
@@ -324,7 +328,7 @@ impl RainMakerCloud {
             .and_then(|c| c.get(claim).and_then(Value::as_str).map(str::to_owned))
             .filter(|s| !s.is_empty())
             .ok_or_else(|| RainMakerError::CloudProtocol {
-                operation: "login2",
+                operation: "login2".into(),
                 detail: format!("the id token carries no `{claim}`"),
             })
     }
@@ -342,10 +346,12 @@ impl RainMakerCloud {
     /// account uses a one-time code. A wrong password is [`RainMakerError::LoginRejected`].
     pub async fn login(&self, user_name: &str, password: &Secret) -> RainMakerResult<LoginOutcome> {
         if user_name.trim().is_empty() || password.is_empty() {
-            return Err(RainMakerError::InvalidInput("the user name and the password must not be empty".into()));
+            return Err(RainMakerError::InvalidInput {
+                detail: "the user name and the password must not be empty".into(),
+            });
         }
         let password = std::str::from_utf8(password.expose())
-            .map_err(|_| RainMakerError::InvalidInput("the password is not valid UTF-8".into()))?;
+            .map_err(|_| RainMakerError::InvalidInput { detail: "the password is not valid UTF-8".into() })?;
         let body = Zeroizing::new(json!({ "user_name": user_name.trim(), "password": password }).to_string());
         let mut answer = self.login_call(body.as_bytes()).await?;
         if answer.get("accesstoken").is_none()
@@ -363,10 +369,10 @@ impl RainMakerCloud {
     /// and the code the user received.
     pub async fn login_with_code(&self, user_name: &str, session: &Secret, code: &str) -> RainMakerResult<()> {
         let session = std::str::from_utf8(session.expose())
-            .map_err(|_| RainMakerError::InvalidInput("the login session is not valid UTF-8".into()))?;
+            .map_err(|_| RainMakerError::InvalidInput { detail: "the login session is not valid UTF-8".into() })?;
         let code = code.trim();
         if code.is_empty() {
-            return Err(RainMakerError::InvalidInput("the verification code is empty".into()));
+            return Err(RainMakerError::InvalidInput { detail: "the verification code is empty".into() });
         }
         let body = Zeroizing::new(
             json!({ "user_name": user_name.trim(), "session": session, "verification_code": code }).to_string(),
@@ -384,7 +390,7 @@ impl RainMakerCloud {
             return Err(RainMakerError::LoginRequired);
         }
         let refresh = std::str::from_utf8(tokens.refresh_token.expose())
-            .map_err(|_| RainMakerError::InvalidInput("the refresh token is not valid UTF-8".into()))?;
+            .map_err(|_| RainMakerError::InvalidInput { detail: "the refresh token is not valid UTF-8".into() })?;
         let body = Zeroizing::new(json!({ "refreshtoken": refresh }).to_string());
         let mut answer = self.login_call(body.as_bytes()).await?;
         self.take_tokens(&mut answer, Some(tokens.refresh_token.clone()))?;
@@ -397,7 +403,7 @@ impl RainMakerCloud {
         // Straight to the backend: a login never refreshes (and must not recurse into refresh).
         match self.send_once(OP, HttpMethod::Post, &Target::Api("login2"), Some(body), false).await {
             Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| RainMakerError::CloudProtocol { operation: OP, detail: format!("not JSON: {e}") }),
+                .map_err(|e| RainMakerError::CloudProtocol { operation: OP.into(), detail: format!("not JSON: {e}") }),
             Err(RainMakerError::Http { status, description, .. }) if (400..500).contains(&status) => {
                 Err(RainMakerError::LoginRejected { status, description })
             }
@@ -431,8 +437,10 @@ impl RainMakerCloud {
         if bytes.is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| RainMakerError::CloudProtocol { operation, detail: format!("not JSON: {e}") })
+        serde_json::from_slice(&bytes).map_err(|e| RainMakerError::CloudProtocol {
+            operation: operation.into(),
+            detail: format!("not JSON: {e}"),
+        })
     }
 
     /// One authenticated call with the raw answer body: refreshes an expired access token first
@@ -484,21 +492,23 @@ impl RainMakerCloud {
             let token = std::str::from_utf8(tokens.access_token.expose())
                 .ok()
                 .filter(|t| t.bytes().all(|b| b.is_ascii_graphic()))
-                .ok_or_else(|| RainMakerError::InvalidInput("the access token contains invalid characters".into()))?;
+                .ok_or_else(|| RainMakerError::InvalidInput {
+                    detail: "the access token contains invalid characters".into(),
+                })?;
             headers.push(HttpHeader { name: "Authorization".into(), value: token.to_owned() });
         }
         let request = HttpRequest { method, url, headers, body: body.map(<[u8]>::to_vec).unwrap_or_default() };
-        let unreachable = |detail: String| RainMakerError::CloudUnreachable { operation, detail };
+        let unreachable = |detail: String| RainMakerError::CloudUnreachable { operation: operation.into(), detail };
         let answer = tokio::time::timeout(cfg.request_timeout, self.inner.backend.send(request)).await;
         let response = match answer {
             Err(_) => return Err(unreachable(format!("no answer within {:?}", cfg.request_timeout))),
             Ok(Err(HttpError::TooLarge { limit })) => {
                 return Err(RainMakerError::CloudProtocol {
-                    operation,
+                    operation: operation.into(),
                     detail: format!("answer larger than {limit} bytes"),
                 });
             }
-            Ok(Err(HttpError::InvalidRequest { detail })) => return Err(RainMakerError::InvalidInput(detail)),
+            Ok(Err(HttpError::InvalidRequest { detail })) => return Err(RainMakerError::InvalidInput { detail }),
             Ok(Err(e)) => return Err(unreachable(e.to_string())),
             Ok(Ok(r)) => r,
         };
@@ -506,12 +516,16 @@ impl RainMakerCloud {
         log::debug!("rainmaker cloud: {operation} -> HTTP {}", response.status);
         if body.len() > MAX_RESPONSE_BODY {
             return Err(RainMakerError::CloudProtocol {
-                operation,
+                operation: operation.into(),
                 detail: format!("answer larger than {MAX_RESPONSE_BODY} bytes"),
             });
         }
         if !(200..300).contains(&response.status) {
-            return Err(RainMakerError::Http { operation, status: response.status, description: describe_body(&body) });
+            return Err(RainMakerError::Http {
+                operation: operation.into(),
+                status: response.status,
+                description: describe_body(&body),
+            });
         }
         Ok(body)
     }
@@ -555,7 +569,7 @@ impl RainMakerCloud {
     pub async fn add_node_mapping(&self, user_id: &str, node_id: &str, secret_key: &str) -> RainMakerResult<String> {
         const OP: &str = "user/nodes/mapping";
         if node_id.is_empty() || secret_key.is_empty() {
-            return Err(RainMakerError::InvalidInput("node id and secret key must not be empty".into()));
+            return Err(RainMakerError::InvalidInput { detail: "node id and secret key must not be empty".into() });
         }
         let mut body = json!({ "node_id": node_id, "secret_key": secret_key, "operation": "add" });
         if !user_id.is_empty() {
@@ -595,7 +609,7 @@ impl RainMakerCloud {
         match self.call_raw(op, HttpMethod::Post, Target::Claim(op), Some(body)).await {
             Ok(answer) => Ok(answer.to_vec()),
             Err(RainMakerError::Http { status, description, .. }) if !matches!(status, 401 | 403) => {
-                Err(RainMakerError::ClaimRejected { operation: op, status, description })
+                Err(RainMakerError::ClaimRejected { operation: op.into(), status, description })
             }
             Err(e) => Err(e),
         }
@@ -619,7 +633,7 @@ mod tests {
         assert!(normalize_base_url("x", "http://localhost:1/").is_ok());
         assert!(normalize_base_url("x", "http://[::1]:1/").is_ok());
         for bad in ["http://api.example/v1", "ftp://x", "https://", "http://10.0.0.1/", "https://a b/", "api.example"] {
-            assert!(matches!(normalize_base_url("x", bad), Err(RainMakerError::InvalidInput(_))), "{bad}");
+            assert!(matches!(normalize_base_url("x", bad), Err(RainMakerError::InvalidInput { .. })), "{bad}");
         }
         assert!(normalize_base_url("x", "http://127.0.0.1.evil.example/").is_err());
         assert!(normalize_base_url("x", "http://user@evil.example/").is_err());

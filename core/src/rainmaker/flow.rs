@@ -135,6 +135,7 @@ impl AssociationState {
 
 /// The result of a successful [`provision_rainmaker`] run.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RainMakerOutcome {
     /// Capabilities and security of the device.
     pub session: SessionInfo,
@@ -149,9 +150,9 @@ pub struct RainMakerOutcome {
     /// Where the node stands with the account.
     pub association: AssociationState,
     /// The mapping to confirm later when [`AssociationState::Pending`] (holds the secret key).
-    pub pending: Option<PendingMapping>,
+    pub pending: Option<Arc<PendingMapping>>,
     /// The device's answers from the custom endpoints, in request order.
-    pub custom_responses: Vec<(String, Vec<u8>)>,
+    pub custom_responses: Vec<crate::provision::CustomResponse>,
 }
 
 /// Runs the whole RainMaker flow on `transport`: connect, claim (when the device asks and
@@ -160,7 +161,7 @@ pub struct RainMakerOutcome {
 /// within [`ConfirmOptions::deadline`]). The transport is disconnected before the confirmation.
 /// A device without RainMaker endpoints is provisioned and reported
 /// [`AssociationState::NotAssociated`]. Cancelling `cancel` stops it with
-/// `RainMakerError::Device(Error::Cancelled)`.
+/// `RainMakerError::Device { error: Error::Cancelled }`.
 pub async fn provision_rainmaker(
     transport: Arc<dyn Transport>,
     request: RainMakerRequest,
@@ -169,7 +170,9 @@ pub async fn provision_rainmaker(
 ) -> RainMakerResult<RainMakerOutcome> {
     let listener = listener.unwrap_or_else(|| Arc::new(NoProgress));
     if request.allow_claim && !matches!(request.association, AssociationPlan::Cloud(_)) {
-        return Err(RainMakerError::InvalidInput("claiming needs a logged-in RainMaker cloud session".into()));
+        return Err(RainMakerError::InvalidInput {
+            detail: "claiming needs a logged-in RainMaker cloud session".into(),
+        });
     }
     if let AssociationPlan::Cloud(cloud) = &request.association
         && !cloud.has_tokens()
@@ -183,10 +186,10 @@ pub async fn provision_rainmaker(
     let flow = async {
         match device_part(&session, &request, listener.as_ref()).await {
             Ok(v) => Ok(v),
-            Err(RainMakerError::Device(e)) => Err(e),
+            Err(RainMakerError::Device { error: e }) => Err(e),
             Err(other) => {
                 *failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(other);
-                Err(Error::Internal("rainmaker step failed".into()))
+                Err(Error::Internal { detail: "rainmaker step failed".into() })
             }
         }
     };
@@ -195,14 +198,14 @@ pub async fn provision_rainmaker(
         Ok(outcome) => outcome,
         Err(e) => {
             let stored = failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-            return Err(stored.unwrap_or(RainMakerError::Device(e)));
+            return Err(stored.unwrap_or(RainMakerError::Device { error: e }));
         }
     };
     if let (Some(pending), AssociationPlan::Cloud(cloud)) = (outcome.pending.clone(), &request.association) {
         let state = cancel
             .run(async { Ok(confirm_mapping(cloud, &pending, request.confirm, listener.as_ref()).await) })
             .await
-            .map_err(RainMakerError::Device)??;
+            .map_err(RainMakerError::from)??;
         if state == AssociationState::Confirmed {
             outcome.pending = None;
         }
@@ -246,10 +249,10 @@ async fn device_part(
         AssociationPlan::UserMapping { user_id, secret_key } => {
             listener.on_progress(ProgressEvent::Associating { challenge_response: false });
             let key = std::str::from_utf8(secret_key.expose())
-                .map_err(|_| RainMakerError::InvalidInput("the secret key is not valid UTF-8".into()))?;
+                .map_err(|_| RainMakerError::InvalidInput { detail: "the secret key is not valid UTF-8".into() })?;
             match session.set_user_mapping(user_id, key).await {
                 Ok(node_id) => Some((
-                    Association::Pending(PendingMapping::new(node_id, user_id.clone(), key)),
+                    Association::Pending { mapping: Arc::new(PendingMapping::new(node_id, user_id.clone(), key)) },
                     AssociationState::SentToDevice,
                 )),
                 Err(RainMakerError::NoAssociationEndpoint) => None,
@@ -263,7 +266,7 @@ async fn device_part(
             let secret_key = super::new_secret_key(&mut rand::rng());
             match super::associate_inner(session, cloud, secret_key, outcome.claimed).await {
                 Ok(a @ Association::Mapped { .. }) => Some((a, AssociationState::Confirmed)),
-                Ok(a @ Association::Pending(_)) => Some((a, AssociationState::Pending { request_id: None })),
+                Ok(a @ Association::Pending { .. }) => Some((a, AssociationState::Pending { request_id: None })),
                 Err(RainMakerError::NoAssociationEndpoint) => None,
                 Err(e) => return Err(e),
             }
@@ -278,8 +281,8 @@ async fn device_part(
             }
             outcome.mode = Some(association.mode());
             outcome.node_id = Some(node_id);
-            if let Association::Pending(p) = association {
-                outcome.pending = Some(p);
+            if let Association::Pending { mapping } = association {
+                outcome.pending = Some(mapping);
             }
             outcome.association = state;
         }
@@ -298,15 +301,15 @@ async fn device_part(
     }
     for (endpoint, data) in &request.custom_data {
         let answer = session.send_custom(endpoint, data).await?;
-        outcome.custom_responses.push((endpoint.clone(), answer));
+        outcome.custom_responses.push(crate::provision::CustomResponse { endpoint: endpoint.clone(), data: answer });
     }
     outcome.joined = match &request.network {
         None => None,
         Some(NetworkCredentials::Wifi { ssid, passphrase }) => {
-            Some(Joined::Wifi(session.provision_wifi(ssid, passphrase.expose(), request.poll).await?))
+            Some(Joined::Wifi { info: session.provision_wifi(ssid, passphrase.expose(), request.poll).await? })
         }
         Some(NetworkCredentials::Thread { dataset }) => {
-            Some(Joined::Thread(session.provision_thread(dataset.expose(), request.poll).await?))
+            Some(Joined::Thread { status: session.provision_thread(dataset.expose(), request.poll).await? })
         }
     };
     Ok(outcome)

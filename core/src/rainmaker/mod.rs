@@ -17,6 +17,8 @@ pub mod cloud;
 pub mod flow;
 pub mod http;
 
+use std::sync::Arc;
+
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
@@ -38,12 +40,17 @@ use crate::error::{Error, Step};
 use crate::session::DeviceSession;
 
 /// Why a RainMaker association step failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Error), uniffi::export(Display))]
 #[non_exhaustive]
 pub enum RainMakerError {
     /// The device exchange failed (transport, session, codec or a device status).
     #[error(transparent)]
-    Device(#[from] Error),
+    Device {
+        /// The device-side error.
+        #[from]
+        error: Error,
+    },
     /// The device has neither `ch_resp` nor `cloud_user_assoc` (plain ESP-IDF firmware). The
     /// security session is over: reconnect before sending network credentials.
     #[error("the device has no RainMaker user-node association endpoint")]
@@ -67,7 +74,7 @@ pub enum RainMakerError {
     #[error("RainMaker cloud call `{operation}` failed with HTTP {status}: {description}")]
     Http {
         /// Which call.
-        operation: &'static str,
+        operation: String,
         /// HTTP status.
         status: u16,
         /// The cloud's description (or the start of its body).
@@ -77,7 +84,7 @@ pub enum RainMakerError {
     #[error("RainMaker cloud unreachable during `{operation}`: {detail}")]
     CloudUnreachable {
         /// Which call.
-        operation: &'static str,
+        operation: String,
         /// What failed.
         detail: String,
     },
@@ -85,7 +92,7 @@ pub enum RainMakerError {
     #[error("unexpected RainMaker cloud answer to `{operation}`: {detail}")]
     CloudProtocol {
         /// Which call.
-        operation: &'static str,
+        operation: String,
         /// What was wrong.
         detail: String,
     },
@@ -125,7 +132,7 @@ pub enum RainMakerError {
     #[error("the RainMaker claiming service refused `{operation}` (HTTP {status}): {description}")]
     ClaimRejected {
         /// Which call (`claim/initiate`, `claim/verify`).
-        operation: &'static str,
+        operation: String,
         /// HTTP status.
         status: u16,
         /// The service's description.
@@ -138,16 +145,19 @@ pub enum RainMakerError {
     )]
     ClaimAnswerTooLarge {
         /// Which call.
-        operation: &'static str,
+        operation: String,
         /// The answer's size.
-        size: usize,
+        size: u64,
         /// The largest size sent.
-        limit: usize,
+        limit: u64,
     },
 
     /// The caller's input cannot be used.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
+    #[error("invalid input: {detail}")]
+    InvalidInput {
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 impl RainMakerError {
@@ -155,7 +165,7 @@ impl RainMakerError {
     /// name of their [`Error`] kind via [`RainMakerError::device_error`].
     pub fn kind(&self) -> &'static str {
         match self {
-            RainMakerError::Device(_) => "device",
+            RainMakerError::Device { .. } => "device",
             RainMakerError::NoAssociationEndpoint => "no_association_endpoint",
             RainMakerError::ClaimPending => "claim_required",
             RainMakerError::ChallengeResponseDisabled => "challenge_response_disabled",
@@ -169,14 +179,14 @@ impl RainMakerError {
             RainMakerError::LoginRejected { .. } => "login_rejected",
             RainMakerError::ClaimRejected { .. } => "claim_rejected",
             RainMakerError::ClaimAnswerTooLarge { .. } => "claim_answer_too_large",
-            RainMakerError::InvalidInput(_) => "invalid_input",
+            RainMakerError::InvalidInput { .. } => "invalid_input",
         }
     }
 
     /// The device-side error, when the failure happened on the device link.
     pub fn device_error(&self) -> Option<&Error> {
         match self {
-            RainMakerError::Device(e) => Some(e),
+            RainMakerError::Device { error: e } => Some(e),
             _ => None,
         }
     }
@@ -212,9 +222,9 @@ impl DeviceSession {
     /// `cloud_user_assoc` and returns the node id. A device without the endpoint gives
     /// [`RainMakerError::NoAssociationEndpoint`].
     pub async fn set_user_mapping(&self, user_id: &str, secret_key: &str) -> RainMakerResult<String> {
-        let step = Step::RainMaker(codec::CLOUD_USER_ASSOC.to_owned());
+        let step = Step::RainMaker { endpoint: codec::CLOUD_USER_ASSOC.to_owned() };
         let req = codec::set_user_mapping_request(user_id, secret_key)
-            .map_err(|e| RainMakerError::InvalidInput(e.to_string()))?;
+            .map_err(|e| RainMakerError::InvalidInput { detail: e.to_string() })?;
         let resp = match self.exchange(step.clone(), codec::CLOUD_USER_ASSOC, &req).await {
             Err(Error::EndpointNotFound { .. }) => return Err(RainMakerError::NoAssociationEndpoint),
             other => other?,
@@ -229,8 +239,9 @@ impl DeviceSession {
     /// [`RainMakerError::ChallengeResponseDisabled`]; a device without the endpoint
     /// [`RainMakerError::NoAssociationEndpoint`].
     pub async fn challenge_response(&self, challenge: &[u8]) -> RainMakerResult<ChallengeResponse> {
-        let step = Step::RainMaker(codec::CH_RESP.to_owned());
-        let req = codec::challenge_request(challenge).map_err(|e| RainMakerError::InvalidInput(e.to_string()))?;
+        let step = Step::RainMaker { endpoint: codec::CH_RESP.to_owned() };
+        let req =
+            codec::challenge_request(challenge).map_err(|e| RainMakerError::InvalidInput { detail: e.to_string() })?;
         let resp = match self.exchange(step.clone(), codec::CH_RESP, &req).await {
             Err(Error::EndpointNotFound { .. }) => return Err(RainMakerError::NoAssociationEndpoint),
             other => other?,
@@ -247,7 +258,7 @@ impl DeviceSession {
     /// Disables challenge-response on the device (docs/protocol.md 8.4 step 5; the CLI does this only
     /// for on-network flows).
     pub async fn disable_challenge_response(&self) -> RainMakerResult<()> {
-        let step = Step::RainMaker(codec::CH_RESP.to_owned());
+        let step = Step::RainMaker { endpoint: codec::CH_RESP.to_owned() };
         let resp = self.exchange(step.clone(), codec::CH_RESP, &codec::disable_request()).await?;
         match codec::parse_disable_response(&resp) {
             Ok(()) => Ok(()),
@@ -297,8 +308,11 @@ pub enum AssociationMode {
 }
 
 /// A traditional mapping the device accepted, to be confirmed with the cloud after the network
-/// provisioning succeeded. `Debug` redacts the secret key, which is wiped on drop.
+/// provisioning succeeded. `Debug` redacts the secret key, which is wiped on drop. Kotlin and
+/// Swift hold it as an opaque object (its `toString`/`description` is this `Debug`), so the key is
+/// only read out on purpose, with `secretKey()`.
 #[derive(Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Object), uniffi::export(Debug))]
 pub struct PendingMapping {
     /// The node id the device reported.
     pub node_id: String,
@@ -330,8 +344,39 @@ impl PendingMapping {
     }
 }
 
+/// The accessors Kotlin and Swift use (Rust code reads the fields).
+#[cfg(feature = "uniffi")]
+#[uniffi::export]
+impl PendingMapping {
+    /// A mapping read back from an app's storage.
+    #[uniffi::constructor(name = "new")]
+    pub fn restore(node_id: String, user_id: String, secret_key: String) -> Arc<Self> {
+        let secret_key = Zeroizing::new(secret_key);
+        Arc::new(Self::new(node_id, user_id, &secret_key))
+    }
+
+    /// The node id the device reported.
+    #[uniffi::method(name = "node_id")]
+    pub fn node_id_text(&self) -> String {
+        self.node_id.clone()
+    }
+
+    /// The user id sent to the device.
+    #[uniffi::method(name = "user_id")]
+    pub fn user_id_text(&self) -> String {
+        self.user_id.clone()
+    }
+
+    /// The secret key sent to the device: persist it with the same care as tokens.
+    #[uniffi::method(name = "secret_key")]
+    pub fn secret_key_text(&self) -> String {
+        self.secret_key.to_string()
+    }
+}
+
 /// What [`associate`] achieved.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Association {
     /// Challenge-response: the node is on the account.
     Mapped {
@@ -340,7 +385,10 @@ pub enum Association {
     },
     /// Traditional mapping: the device has it; confirm with [`flow::confirm_mapping`] after the
     /// network provisioning.
-    Pending(PendingMapping),
+    Pending {
+        /// The mapping to confirm.
+        mapping: Arc<PendingMapping>,
+    },
 }
 
 impl Association {
@@ -348,7 +396,7 @@ impl Association {
     pub fn node_id(&self) -> &str {
         match self {
             Association::Mapped { node_id } => node_id,
-            Association::Pending(p) => &p.node_id,
+            Association::Pending { mapping } => &mapping.node_id,
         }
     }
 
@@ -356,7 +404,7 @@ impl Association {
     pub fn mode(&self) -> AssociationMode {
         match self {
             Association::Mapped { .. } => AssociationMode::ChallengeResponse,
-            Association::Pending(_) => AssociationMode::UserAssoc,
+            Association::Pending { .. } => AssociationMode::UserAssoc,
         }
     }
 }
@@ -408,7 +456,7 @@ pub(crate) async fn associate_inner(
     let user_id = cloud.user_id()?;
     log::info!("rainmaker: associating with cloud_user_assoc");
     let node_id = session.set_user_mapping(&user_id, &secret_key).await?;
-    Ok(Association::Pending(PendingMapping { node_id, user_id, secret_key }))
+    Ok(Association::Pending { mapping: Arc::new(PendingMapping { node_id, user_id, secret_key }) })
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub use secret::Secret;
 
 /// Security scheme number, ordered (`Sec0 < Sec1 < Sec2`) so a caller can state a minimum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SecurityLevel {
     /// Security 0: no encryption.
     Sec0,

@@ -33,6 +33,14 @@ impl Secret {
     }
 }
 
+// Kotlin and Swift see a secret as a string (a PoP or password the user typed, a QR code's
+// text); invalid UTF-8 is replaced when one goes out, which only a QR code's fields do.
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(Secret, String, {
+    lower: |secret| String::from_utf8_lossy(secret.expose()).into_owned(),
+    try_lift: |text| Ok(Secret::from(text)),
+});
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")

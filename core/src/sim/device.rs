@@ -206,7 +206,7 @@ pub struct SimConfig {
     /// Firmware flavour (decides `proto-ver` and whether Thread is available).
     pub flavor: SimFlavor,
     /// Extra application labels in `proto-ver` (RainMaker's `rmaker`, `rmaker_extra`, ...).
-    pub app_info: Vec<(String, AppInfo)>,
+    pub app_info: Vec<AppInfo>,
     /// Access points seen by a Wi-Fi scan (sorted by RSSI when reported).
     pub access_points: Vec<SimAccessPoint>,
     /// Thread networks seen by a Thread scan.
@@ -282,20 +282,22 @@ impl SimConfig {
         let mut apps = Vec::new();
         #[cfg(feature = "sim-rainmaker")]
         if self.rainmaker.as_ref().is_some_and(|r| r.claim)
-            && !self.app_info.iter().any(|(label, _)| label == proto_ver::APP_RMAKER)
+            && !self.app_info.iter().any(|a| a.label == proto_ver::APP_RMAKER)
         {
-            apps.push((
-                proto_ver::APP_RMAKER.to_owned(),
-                AppInfo { ver: "1.0".to_owned(), cap: vec![proto_ver::CAP_CLAIM.to_owned()] },
-            ));
+            apps.push(AppInfo {
+                label: proto_ver::APP_RMAKER.to_owned(),
+                ver: "1.0".to_owned(),
+                cap: vec![proto_ver::CAP_CLAIM.to_owned()],
+            });
         }
         if self.rainmaker.as_ref().is_some_and(|r| r.ch_resp)
-            && !self.app_info.iter().any(|(label, _)| label == proto_ver::APP_RMAKER_EXTRA)
+            && !self.app_info.iter().any(|a| a.label == proto_ver::APP_RMAKER_EXTRA)
         {
-            apps.push((
-                proto_ver::APP_RMAKER_EXTRA.to_owned(),
-                AppInfo { ver: "1.0".to_owned(), cap: vec![proto_ver::CAP_CH_RESP.to_owned()] },
-            ));
+            apps.push(AppInfo {
+                label: proto_ver::APP_RMAKER_EXTRA.to_owned(),
+                ver: "1.0".to_owned(),
+                cap: vec![proto_ver::CAP_CH_RESP.to_owned()],
+            });
         }
         apps.extend(self.app_info.iter().cloned());
         VersionInfo {
@@ -547,8 +549,8 @@ impl SimDevice {
         #[cfg(feature = "sim-rainmaker")]
         let (version_json_claimed, claim_mac) = {
             let mut claimed = version_info;
-            for (label, app) in &mut claimed.apps {
-                if label == proto_ver::APP_RMAKER {
+            for app in &mut claimed.apps {
+                if app.label == proto_ver::APP_RMAKER {
                     app.cap.retain(|c| c != proto_ver::CAP_CLAIM);
                 }
             }
@@ -901,8 +903,8 @@ impl SimDevice {
             WifiState::Started | WifiState::Received { .. } => {
                 return wifi::WifiStatus::Connecting { attempts_remaining: None };
             }
-            WifiState::Connected(info) => return wifi::WifiStatus::Connected(info.clone()),
-            WifiState::Failed(reason) => return wifi::WifiStatus::Failed(*reason),
+            WifiState::Connected(info) => return wifi::WifiStatus::Connected { info: info.clone() },
+            WifiState::Failed(reason) => return wifi::WifiStatus::Failed { reason: *reason },
             WifiState::Joining { ssid, passphrase, since, polls, failed_attempts } => {
                 *polls += 1;
                 if *polls <= self.config.connecting_polls || since.elapsed() < self.config.join_delay {
@@ -938,8 +940,8 @@ impl SimDevice {
         };
         st.wifi = next;
         match &st.wifi {
-            WifiState::Connected(info) => wifi::WifiStatus::Connected(info.clone()),
-            WifiState::Failed(reason) => wifi::WifiStatus::Failed(*reason),
+            WifiState::Connected(info) => wifi::WifiStatus::Connected { info: info.clone() },
+            WifiState::Failed(reason) => wifi::WifiStatus::Failed { reason: *reason },
             _ => wifi::WifiStatus::Connecting { attempts_remaining: None },
         }
     }
@@ -953,7 +955,7 @@ impl SimDevice {
         Ok(match cmd {
             wifi::ConfigCommand::GetStatus => {
                 let status = self.wifi_status(st);
-                if matches!(status, wifi::WifiStatus::Connected(_)) && st.connected_reported_at.is_none() {
+                if matches!(status, wifi::WifiStatus::Connected { .. }) && st.connected_reported_at.is_none() {
                     st.connected_reported_at = Some(Instant::now());
                 }
                 wifi::encode_get_status_response(&status)
@@ -1069,7 +1071,7 @@ impl SimDevice {
         let next = match &mut st.thread {
             ThreadState::Started | ThreadState::Received { .. } => return thread::ThreadStatus::Attaching,
             ThreadState::Attached(status) => return status.clone(),
-            ThreadState::Failed(reason) => return thread::ThreadStatus::Failed(*reason),
+            ThreadState::Failed(reason) => return thread::ThreadStatus::Failed { reason: *reason },
             ThreadState::Joining { dataset, since, polls } => {
                 *polls += 1;
                 if *polls <= self.config.connecting_polls || since.elapsed() < self.config.join_delay {
@@ -1102,7 +1104,7 @@ impl SimDevice {
         st.thread = next;
         match &st.thread {
             ThreadState::Attached(s) => s.clone(),
-            ThreadState::Failed(r) => thread::ThreadStatus::Failed(*r),
+            ThreadState::Failed(r) => thread::ThreadStatus::Failed { reason: *r },
             _ => thread::ThreadStatus::Attaching,
         }
     }

@@ -606,13 +606,13 @@ mod tests {
 
     fn proto_ver_of(device: &SimDevice) -> proto_ver::VersionInfo {
         match proto_ver::parse(&device.handle(SESSION, crate::endpoints::PROTO_VER, b"ESP").unwrap()) {
-            proto_ver::ProtoVersion::Json(info) => info,
+            proto_ver::ProtoVersion::Json { info } => info,
             other => panic!("{other:?}"),
         }
     }
 
     fn labels(info: &proto_ver::VersionInfo) -> Vec<&str> {
-        info.apps.iter().map(|(label, _)| label.as_str()).collect()
+        info.apps.iter().map(|a| a.label.as_str()).collect()
     }
 
     #[test]
@@ -622,7 +622,7 @@ mod tests {
         let version = proto_ver_of(&device);
         // RainMaker entries first, in registration order (`prov` is always rendered last).
         assert_eq!(labels(&version), [proto_ver::APP_RMAKER, proto_ver::APP_RMAKER_EXTRA]);
-        assert_eq!(version.apps[0].1.cap, [proto_ver::CAP_CLAIM]);
+        assert_eq!(version.apps[0].cap, [proto_ver::CAP_CLAIM]);
         assert!(version.needs_claim());
         assert!(device.has_endpoint(rainmaker::RMAKER_CLAIM));
 
@@ -665,7 +665,7 @@ mod tests {
         // Claimed: `rmaker.cap` no longer lists claim, the endpoint stays, Start is refused.
         let version = proto_ver_of(&device);
         assert!(!version.needs_claim(), "{version:?}");
-        assert!(version.apps[0].1.cap.is_empty());
+        assert!(version.apps[0].cap.is_empty());
         assert!(device.has_endpoint(rainmaker::RMAKER_CLAIM));
         let again = status_of(ClaimStep::Start, &send(&device, &rainmaker::claim_start_request()));
         assert_eq!(again, Err(ClaimStatus::InvalidState as i32));

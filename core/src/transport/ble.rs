@@ -85,7 +85,7 @@ impl BleDevice {
 }
 
 fn unavailable(error: impl std::fmt::Display) -> TransportError {
-    TransportError::Unreachable(format!("Bluetooth unavailable: {error}"))
+    TransportError::Unreachable { detail: format!("Bluetooth unavailable: {error}") }
 }
 
 async fn first_adapter() -> Result<Adapter, TransportError> {
@@ -156,8 +156,8 @@ async fn scan_with(
     adapter.start_scan(ScanFilter::default()).await.map_err(unavailable)?;
     // D-Bus calls are bounded by the stack; this bounds the whole scan as well.
     let limit = duration + Duration::from_secs(10);
-    let result = bounded(limit, scan_adapter(&adapter, filter, duration, stop_at_first), || {
-        TransportError::Timeout(millis(limit))
+    let result = bounded(limit, scan_adapter(&adapter, filter, duration, stop_at_first), || TransportError::Timeout {
+        millis: millis(limit),
     })
     .await;
     if let Err(error) = adapter.stop_scan().await {
@@ -181,7 +181,7 @@ pub async fn find_device(filter: &NameFilter, duration: Duration) -> Result<BleD
             NameFilter::Prefix(prefix) => format!("a device named `{prefix}…`"),
             NameFilter::Exact(name) => format!("the device `{name}`"),
         };
-        TransportError::Unreachable(format!("{wanted} did not show up within {} s", duration.as_secs()))
+        TransportError::Unreachable { detail: format!("{wanted} did not show up within {} s", duration.as_secs()) }
     })
 }
 
@@ -422,8 +422,8 @@ impl BleTransport {
     /// An unreachable device's error, naming the device.
     fn named(&self, error: TransportError) -> TransportError {
         match error {
-            TransportError::Unreachable(detail) => {
-                TransportError::Unreachable(format!("{}: {detail}", self.device.name))
+            TransportError::Unreachable { detail } => {
+                TransportError::Unreachable { detail: format!("{}: {detail}", self.device.name) }
             }
             other => other,
         }

@@ -146,11 +146,13 @@ impl ConsoleTransport {
         use tokio_serial::{SerialPort, SerialPortBuilderExt};
 
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(TransportError::Unreachable(format!("{path}: opening a serial port needs a tokio runtime")));
+            return Err(TransportError::Unreachable {
+                detail: format!("{path}: opening a serial port needs a tokio runtime"),
+            });
         }
         let port = tokio_serial::new(path, baud_rate)
             .open_native_async()
-            .map_err(|error| TransportError::Unreachable(format!("{path}: {error}")))?;
+            .map_err(|error| TransportError::Unreachable { detail: format!("{path}: {error}") })?;
         if let Err(error) = port.clear(tokio_serial::ClearBuffer::Input) {
             log::debug!("console transport: cannot flush the input of {path}: {error}");
         }
@@ -310,9 +312,11 @@ async fn drain_stale(stream: &mut dyn ByteStream) -> Result<usize, TransportErro
         .await;
         match read {
             None => break,
-            Some(Ok(0)) => return Err(TransportError::Disconnected("the console link is closed".to_owned())),
+            Some(Ok(0)) => {
+                return Err(TransportError::Disconnected { detail: "the console link is closed".to_owned() });
+            }
             Some(Ok(n)) => dropped += n,
-            Some(Err(error)) => return Err(TransportError::Disconnected(error.to_string())),
+            Some(Err(error)) => return Err(TransportError::Disconnected { detail: error.to_string() }),
         }
     }
     Ok(dropped)
@@ -325,26 +329,26 @@ async fn exchange(stream: &mut dyn ByteStream, line: &[u8]) -> Result<Vec<u8>, T
         log::debug!("console transport: discarded {stale} stale bytes");
     }
     if let Err(error) = stream.write_all(line).await {
-        return Err(TransportError::Disconnected(error.to_string()));
+        return Err(TransportError::Disconnected { detail: error.to_string() });
     }
     if let Err(error) = stream.flush().await {
-        return Err(TransportError::Disconnected(error.to_string()));
+        return Err(TransportError::Disconnected { detail: error.to_string() });
     }
     let mut received = Vec::new();
     let mut chunk = [0u8; 2048];
     loop {
         match stream.read(&mut chunk).await {
-            Ok(0) => return Err(TransportError::Disconnected("the console link closed".to_owned())),
+            Ok(0) => return Err(TransportError::Disconnected { detail: "the console link closed".to_owned() }),
             Ok(n) => received.extend_from_slice(&chunk[..n]),
-            Err(error) => return Err(TransportError::Disconnected(error.to_string())),
+            Err(error) => return Err(TransportError::Disconnected { detail: error.to_string() }),
         }
         if let Some(reply) = parse_reply(&received, line) {
             return reply;
         }
         if received.len() > MAX_REPLY_BYTES {
-            return Err(TransportError::Io(format!(
-                "the device sent more than {MAX_REPLY_BYTES} bytes without completing its reply"
-            )));
+            return Err(TransportError::Io {
+                detail: format!("the device sent more than {MAX_REPLY_BYTES} bytes without completing its reply"),
+            });
         }
     }
 }
@@ -354,19 +358,18 @@ impl Transport for ConsoleTransport {
     async fn send(&self, endpoint: String, data: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         let mut stream = self.stream.lock().await;
         if !valid_endpoint(&endpoint) {
-            return Err(TransportError::Io(format!(
-                "endpoint name `{}` cannot be sent as a console command",
-                endpoint.escape_default()
-            )));
+            return Err(TransportError::Io {
+                detail: format!("endpoint name `{}` cannot be sent as a console command", endpoint.escape_default()),
+            });
         }
         if data.is_empty() {
-            return Err(TransportError::Io(
-                "empty request: a console command without its hex argument fails on the device".to_owned(),
-            ));
+            return Err(TransportError::Io {
+                detail: "empty request: a console command without its hex argument fails on the device".to_owned(),
+            });
         }
         let limit = console_payload_limit(endpoint.len());
         if data.len() > limit {
-            return Err(TransportError::PayloadTooLarge { size: data.len(), limit });
+            return Err(TransportError::payload_too_large(data.len(), limit));
         }
         self.longest_endpoint.fetch_max(endpoint.len(), Ordering::Relaxed);
 
@@ -386,7 +389,7 @@ impl Transport for ConsoleTransport {
             }
             Err(_elapsed) => {
                 log::debug!("console transport: `{endpoint}` timed out");
-                Err(TransportError::Timeout(self.request_timeout_ms()))
+                Err(TransportError::Timeout { millis: self.request_timeout_ms() })
             }
         }
     }

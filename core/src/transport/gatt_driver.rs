@@ -221,9 +221,9 @@ impl GattTransport {
                 self.link
                     .connect()
                     .await
-                    .map_err(|error| TransportError::Unreachable(format!("connecting failed: {error}")))
+                    .map_err(|error| TransportError::Unreachable { detail: format!("connecting failed: {error}") })
             },
-            || TransportError::Unreachable(format!("no connection within {} ms", millis(connect_timeout))),
+            || TransportError::Unreachable { detail: format!("no connection within {} ms", millis(connect_timeout)) },
         )
         .await;
         if let Err(error) = connected {
@@ -233,11 +233,8 @@ impl GattTransport {
         log::debug!("gatt: connected");
 
         let discovery_timeout = self.config.discovery_timeout;
-        let discovered = bounded(discovery_timeout, self.discover(), || {
-            TransportError::Unreachable(format!(
-                "service and endpoint discovery took longer than {} ms",
-                millis(discovery_timeout)
-            ))
+        let discovered = bounded(discovery_timeout, self.discover(), || TransportError::Unreachable {
+            detail: format!("service and endpoint discovery took longer than {} ms", millis(discovery_timeout)),
         })
         .await;
         if discovered.is_err() {
@@ -247,30 +244,29 @@ impl GattTransport {
     }
 
     async fn discover(&self) -> Result<Resolved, TransportError> {
-        let services = self
-            .link
-            .discover_services()
-            .await
-            .map_err(|error| TransportError::Unreachable(format!("service discovery failed: {error}")))?;
+        let services =
+            self.link.discover_services().await.map_err(|error| TransportError::Unreachable {
+                detail: format!("service discovery failed: {error}"),
+            })?;
         if services.len() > MAX_SERVICES {
             log::debug!("gatt: the peripheral offers {} services", services.len());
-            return Err(TransportError::ResponseTooLarge { what: "GATT services offered", limit: MAX_SERVICES });
+            return Err(TransportError::response_too_large("GATT services offered", MAX_SERVICES));
         }
         let offered: Vec<String> = services.iter().map(|s| s.uuid.clone()).collect();
         let mut advertised = self.link.advertised_services();
         advertised.truncate(MAX_SERVICES);
         let service_canonical = gatt::pick_service_uuid(&advertised, &offered, &self.config.fallback_service_uuids)
-            .ok_or_else(|| TransportError::Unreachable(no_service_detail(&offered)))?;
+            .ok_or_else(|| TransportError::Unreachable { detail: no_service_detail(&offered) })?;
         let service = services
             .iter()
             .find(|s| is_uuid(&s.uuid, &service_canonical))
-            .ok_or_else(|| TransportError::Unreachable(format!("service {service_canonical} vanished")))?;
+            .ok_or_else(|| TransportError::Unreachable { detail: format!("service {service_canonical} vanished") })?;
         if service.characteristics.len() > MAX_CHARACTERISTICS {
             log::debug!("gatt: the provisioning service has {} characteristics", service.characteristics.len());
-            return Err(TransportError::ResponseTooLarge {
-                what: "characteristics in the provisioning service",
-                limit: MAX_CHARACTERISTICS,
-            });
+            return Err(TransportError::response_too_large(
+                "characteristics in the provisioning service",
+                MAX_CHARACTERISTICS,
+            ));
         }
 
         let described = self.read_descriptions(service).await?;
@@ -290,10 +286,7 @@ impl GattTransport {
         for characteristic in &service.characteristics {
             if characteristic.descriptors.len() > MAX_DESCRIPTORS {
                 log::debug!("gatt: a characteristic has {} descriptors", characteristic.descriptors.len());
-                return Err(TransportError::ResponseTooLarge {
-                    what: "descriptors of one characteristic",
-                    limit: MAX_DESCRIPTORS,
-                });
+                return Err(TransportError::response_too_large("descriptors of one characteristic", MAX_DESCRIPTORS));
             }
             if canonical_uuid(&characteristic.uuid).is_err() {
                 log::debug!("gatt: skipping a characteristic with a malformed UUID");
@@ -308,16 +301,16 @@ impl GattTransport {
             match read {
                 Ok(value) if value.len() > MAX_DESCRIPTION_LEN => {
                     log::debug!("gatt: a user description of {} bytes", value.len());
-                    return Err(TransportError::ResponseTooLarge {
-                        what: "user description (0x2901) bytes",
-                        limit: MAX_DESCRIPTION_LEN,
-                    });
+                    return Err(TransportError::response_too_large(
+                        "user description (0x2901) bytes",
+                        MAX_DESCRIPTION_LEN,
+                    ));
                 }
                 Ok(value) => described.push((characteristic.uuid.clone(), value)),
                 Err(error @ (GattLinkError::Disconnected { .. } | GattLinkError::Unreachable { .. })) => {
-                    return Err(TransportError::Unreachable(format!(
-                        "the link dropped during endpoint discovery: {error}"
-                    )));
+                    return Err(TransportError::Unreachable {
+                        detail: format!("the link dropped during endpoint discovery: {error}"),
+                    });
                 }
                 Err(error) => {
                     log::debug!("gatt: cannot read the description of {}: {error}", display_uuid(&characteristic.uuid));
@@ -352,9 +345,9 @@ impl GattTransport {
                 log::debug!("gatt: write to {endpoint} failed: {error}");
                 return Err(match error {
                     // The link was already down: nothing reached the device.
-                    GattLinkError::Unreachable { .. } => ExchangeFailure::drop(TransportError::Disconnected(format!(
-                        "the BLE link was down when writing {endpoint}"
-                    ))),
+                    GattLinkError::Unreachable { .. } => ExchangeFailure::drop(TransportError::Disconnected {
+                        detail: format!("the BLE link was down when writing {endpoint}"),
+                    }),
                     // Bluedroid drops the link on a failed request.
                     GattLinkError::Disconnected { .. } => ExchangeFailure::drop(TransportError::ClosedWithoutResponse),
                     // NimBLE answers ATT 0x04 and keeps the link.
@@ -365,31 +358,35 @@ impl GattTransport {
             }
             Err(_elapsed) => {
                 log::debug!("gatt: write to {endpoint} timed out");
-                return Err(ExchangeFailure::drop(TransportError::Timeout(millis(limit))));
+                return Err(ExchangeFailure::drop(TransportError::Timeout { millis: millis(limit) }));
             }
         }
         let read = self.link.read_characteristic(service.to_owned(), characteristic.to_owned());
         match tokio::time::timeout(limit, read).await {
             Ok(Ok(value)) if value.len() > MAX_RESPONSE_LEN => {
                 log::debug!("gatt: {endpoint} answered {} bytes", value.len());
-                Err(ExchangeFailure::drop(TransportError::ResponseTooLarge {
-                    what: "characteristic value bytes",
-                    limit: MAX_RESPONSE_LEN,
-                }))
+                Err(ExchangeFailure::drop(TransportError::response_too_large(
+                    "characteristic value bytes",
+                    MAX_RESPONSE_LEN,
+                )))
             }
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => {
                 log::debug!("gatt: read of {endpoint} failed: {error}");
                 Err(match error {
-                    GattLinkError::Disconnected { .. } | GattLinkError::Unreachable { .. } => ExchangeFailure::drop(
-                        TransportError::Disconnected(format!("the link dropped while reading {endpoint}")),
-                    ),
-                    other => ExchangeFailure::keep(TransportError::Io(format!("reading {endpoint} failed: {other}"))),
+                    GattLinkError::Disconnected { .. } | GattLinkError::Unreachable { .. } => {
+                        ExchangeFailure::drop(TransportError::Disconnected {
+                            detail: format!("the link dropped while reading {endpoint}"),
+                        })
+                    }
+                    other => ExchangeFailure::keep(TransportError::Io {
+                        detail: format!("reading {endpoint} failed: {other}"),
+                    }),
                 })
             }
             Err(_elapsed) => {
                 log::debug!("gatt: read of {endpoint} timed out");
-                Err(ExchangeFailure::drop(TransportError::Timeout(millis(limit))))
+                Err(ExchangeFailure::drop(TransportError::Timeout { millis: millis(limit) }))
             }
         }
     }
@@ -431,10 +428,12 @@ impl Transport for GattTransport {
     async fn send(&self, endpoint: String, data: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         let mut state = self.state.lock().await;
         if data.is_empty() {
-            return Err(TransportError::Io("empty request: NimBLE devices ignore zero-length writes".to_owned()));
+            return Err(TransportError::Io {
+                detail: "empty request: NimBLE devices ignore zero-length writes".to_owned(),
+            });
         }
         if data.len() > self.config.max_payload {
-            return Err(TransportError::PayloadTooLarge { size: data.len(), limit: self.config.max_payload });
+            return Err(TransportError::payload_too_large(data.len(), self.config.max_payload));
         }
         let resolved = match state.take() {
             Some(resolved) => resolved,
@@ -442,14 +441,14 @@ impl Transport for GattTransport {
         };
         let Some(characteristic) = resolved.endpoints.get(&endpoint).cloned() else {
             *state = Some(resolved);
-            return Err(TransportError::EndpointNotFound(endpoint));
+            return Err(TransportError::EndpointNotFound { endpoint });
         };
         // The link's limit is known once connected (the MTU is negotiated then).
         let limit = self.payload_limit();
         if data.len() > limit {
             log::debug!("gatt: {endpoint}: a request of {} bytes exceeds the link's limit of {limit}", data.len());
             *state = Some(resolved);
-            return Err(TransportError::PayloadTooLarge { size: data.len(), limit });
+            return Err(TransportError::payload_too_large(data.len(), limit));
         }
         log::debug!("gatt: {endpoint}: writing {} bytes", data.len());
         match self.exchange(&resolved.service, &characteristic, &endpoint, data).await {
@@ -604,25 +603,25 @@ mod tests {
             (
                 Some(down()),
                 None,
-                TransportError::Disconnected("the BLE link was down when writing prov-session".into()),
+                TransportError::Disconnected { detail: "the BLE link was down when writing prov-session".into() },
                 false,
             ),
             (
                 None,
                 Some(failed()),
-                TransportError::Io("reading prov-session failed: BLE operation failed: busy".into()),
+                TransportError::Io { detail: "reading prov-session failed: BLE operation failed: busy".into() },
                 true,
             ),
             (
                 None,
                 Some(dropped()),
-                TransportError::Disconnected("the link dropped while reading prov-session".into()),
+                TransportError::Disconnected { detail: "the link dropped while reading prov-session".into() },
                 false,
             ),
             (
                 None,
                 Some(down()),
-                TransportError::Disconnected("the link dropped while reading prov-session".into()),
+                TransportError::Disconnected { detail: "the link dropped while reading prov-session".into() },
                 false,
             ),
         ];
@@ -646,7 +645,7 @@ mod tests {
         let link = Arc::new(ScriptLink { hang_connect: true, ..ScriptLink::default() });
         let driver = driver(&link);
         let error = driver.connect().await.unwrap_err();
-        assert_eq!(error, TransportError::Unreachable("no connection within 20000 ms".into()));
+        assert_eq!(error, TransportError::Unreachable { detail: "no connection within 20000 ms".into() });
         assert_eq!(link.calls(), ["connect", "disconnect"]);
     }
 }

@@ -163,13 +163,15 @@ impl HttpTransport {
         let stream = match tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(&address)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {
-                return Err(TransportError::Unreachable(format!("{address}: {error}")));
+                return Err(TransportError::Unreachable { detail: format!("{address}: {error}") });
             }
             Err(_elapsed) => {
-                return Err(TransportError::Unreachable(format!(
-                    "no TCP connection to {address} within {} ms",
-                    self.config.connect_timeout.as_millis()
-                )));
+                return Err(TransportError::Unreachable {
+                    detail: format!(
+                        "no TCP connection to {address} within {} ms",
+                        self.config.connect_timeout.as_millis()
+                    ),
+                });
             }
         };
         if let Err(error) = stream.set_nodelay(true) {
@@ -259,9 +261,11 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
                 return Err(TransportError::ClosedWithoutResponse);
             }
             Ok(0) => {
-                return Err(TransportError::Disconnected("connection closed inside the response head".to_owned()));
+                return Err(TransportError::Disconnected {
+                    detail: "connection closed inside the response head".to_owned(),
+                });
             }
-            Err(error) => return Err(TransportError::Disconnected(error.to_string())),
+            Err(error) => return Err(TransportError::Disconnected { detail: error.to_string() }),
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
         }
     };
@@ -285,12 +289,12 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
                 let want = (length - body.len()).min(chunk.len());
                 match stream.read(&mut chunk[..want]).await {
                     Ok(0) => {
-                        return Err(TransportError::Disconnected(
-                            "connection closed inside the response body".to_owned(),
-                        ));
+                        return Err(TransportError::Disconnected {
+                            detail: "connection closed inside the response body".to_owned(),
+                        });
                     }
                     Ok(n) => body.extend_from_slice(&chunk[..n]),
-                    Err(error) => return Err(TransportError::Disconnected(error.to_string())),
+                    Err(error) => return Err(TransportError::Disconnected { detail: error.to_string() }),
                 }
             }
         }
@@ -301,7 +305,10 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
                 return Err(too_large("response body bytes", MAX_RESPONSE_BODY));
             }
             let mut limited = (&mut *stream).take((MAX_RESPONSE_BODY + 1 - body.len()) as u64);
-            limited.read_to_end(&mut body).await.map_err(|error| TransportError::Disconnected(error.to_string()))?;
+            limited
+                .read_to_end(&mut body)
+                .await
+                .map_err(|error| TransportError::Disconnected { detail: error.to_string() })?;
             if body.len() > MAX_RESPONSE_BODY {
                 return Err(too_large("response body bytes", MAX_RESPONSE_BODY));
             }
@@ -311,7 +318,7 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
 }
 
 fn too_large(what: &'static str, limit: usize) -> TransportError {
-    TransportError::ResponseTooLarge { what, limit }
+    TransportError::response_too_large(what, limit)
 }
 
 /// Parses a `Content-Length` value: ASCII digits only (no sign, no spaces inside). A value
@@ -338,7 +345,7 @@ fn is_peer_close(error: &std::io::Error) -> bool {
 }
 
 fn malformed(what: &str) -> TransportError {
-    TransportError::Io(format!("malformed HTTP response: {what}"))
+    TransportError::Io { detail: format!("malformed HTTP response: {what}") }
 }
 
 fn parse_head(bytes: &[u8]) -> Result<Head, TransportError> {
@@ -374,9 +381,9 @@ fn parse_head(bytes: &[u8]) -> Result<Head, TransportError> {
             }
             length = Some(parsed);
         } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
-            return Err(TransportError::Io(
-                "chunked HTTP responses are not supported (the device never sends them)".to_owned(),
-            ));
+            return Err(TransportError::Io {
+                detail: "chunked HTTP responses are not supported (the device never sends them)".to_owned(),
+            });
         } else if name.eq_ignore_ascii_case("Set-Cookie") {
             let pair = value.split(';').next().unwrap_or_default().trim();
             if pair.starts_with("session=") {
@@ -409,18 +416,17 @@ impl Transport for HttpTransport {
     async fn send(&self, endpoint: String, data: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         let _exchange = self.gate.lock().await;
         if data.is_empty() {
-            return Err(TransportError::Io(
-                "empty request body: the device rejects requests without a body".to_owned(),
-            ));
+            return Err(TransportError::Io {
+                detail: "empty request body: the device rejects requests without a body".to_owned(),
+            });
         }
         if data.len() > HTTP_MAX_PAYLOAD {
-            return Err(TransportError::PayloadTooLarge { size: data.len(), limit: HTTP_MAX_PAYLOAD });
+            return Err(TransportError::payload_too_large(data.len(), HTTP_MAX_PAYLOAD));
         }
         if !valid_endpoint(&endpoint) {
-            return Err(TransportError::Io(format!(
-                "endpoint name `{}` cannot be sent as an HTTP path",
-                endpoint.escape_default()
-            )));
+            return Err(TransportError::Io {
+                detail: format!("endpoint name `{}` cannot be sent as an HTTP path", endpoint.escape_default()),
+            });
         }
 
         let (connection, cookie, generation) = {
@@ -451,7 +457,7 @@ impl Transport for HttpTransport {
             }
             Err(_elapsed) => {
                 log::debug!("http transport: /{endpoint} timed out");
-                return Err(TransportError::Timeout(self.request_timeout_ms()));
+                return Err(TransportError::Timeout { millis: self.request_timeout_ms() });
             }
         };
 
@@ -460,8 +466,8 @@ impl Transport for HttpTransport {
                 log::debug!("http transport: /{endpoint} answered {} bytes", response.body.len());
                 Ok(response.body)
             }
-            404 => Err(TransportError::EndpointNotFound(endpoint)),
-            status => Err(TransportError::HttpStatus(status)),
+            404 => Err(TransportError::EndpointNotFound { endpoint }),
+            status => Err(TransportError::HttpStatus { code: status }),
         }
     }
 

@@ -101,7 +101,7 @@ impl Transport for MemoryTransport {
         if let Some(limit) = self.max_payload
             && data.len() > limit
         {
-            return Err(TransportError::PayloadTooLarge { size: data.len(), limit });
+            return Err(TransportError::payload_too_large(data.len(), limit));
         }
         let (session_id, generation) = self.session();
         log::debug!("memory transport: {} bytes to `{endpoint}`", data.len());
@@ -124,15 +124,14 @@ impl Transport for MemoryTransport {
                     && response.len() > limit
                 {
                     self.drop_session(generation);
-                    return Err(TransportError::Disconnected(format!(
-                        "response of {} bytes exceeds the link limit of {limit} bytes",
-                        response.len()
-                    )));
+                    return Err(TransportError::Disconnected {
+                        detail: format!("response of {} bytes exceeds the link limit of {limit} bytes", response.len()),
+                    });
                 }
                 log::debug!("memory transport: {} bytes from `{endpoint}`", response.len());
                 Ok(response)
             }
-            Err(DeviceFailure::UnknownEndpoint(name)) => Err(TransportError::EndpointNotFound(name)),
+            Err(DeviceFailure::UnknownEndpoint(name)) => Err(TransportError::EndpointNotFound { endpoint: name }),
             Err(_) => {
                 // The failure text comes from the device side; keep it out of the log.
                 log::debug!("memory transport: `{endpoint}` failed on the device");

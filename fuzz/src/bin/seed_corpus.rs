@@ -245,7 +245,7 @@ fn sample_answers() -> Vec<Vec<u8>> {
         wifi::encode_get_status_response(&wifi::WifiStatus::Connecting { attempts_remaining: None }),
         wifi::encode_set_config_response(rainmaker_prov::endpoints::Status::Success),
         wifi::encode_scan_result_response(&[network]),
-        wifi::encode_get_status_response(&wifi::WifiStatus::Failed(wifi::WifiFailReason::AuthError)),
+        wifi::encode_get_status_response(&wifi::WifiStatus::Failed { reason: wifi::WifiFailReason::AuthError }),
     ]
 }
 

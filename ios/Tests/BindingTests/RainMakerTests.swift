@@ -38,15 +38,21 @@ func setup(_ rainmaker: SimulatedRainMaker?) async throws -> (FakeRainMakerCloud
 
 func cloudPlan(_ cloud: RainMakerCloud) -> AssociationPlan { AssociationPlan.cloud(cloud: cloud) }
 
+/// The SSID of the Wi-Fi network the outcome says the device joined (nil: none, or Thread).
+func joinedSsid(_ outcome: RainMakerOutcome) -> Data? {
+    guard case .wifi(let info)? = outcome.joined else { return nil }
+    return info.ssid
+}
+
 func rainMakerTests(_ t: TestRunner) async {
     await t.test("rainmaker: login, wrong password is LoginRejected, tokens persist and restore") {
         let fake = try await startFakeCloud(userName: rmUser, password: rmPass)
         let cloud = try cloudClient(fake)
         try check(!cloud.isLoggedIn(), "logged in before login")
         let early = try await expectError("user id before login") { _ = try cloud.userId() }
-        guard case ProvError.LoginRequired = early else { throw AssertionFailed(description: "got \(early)") }
+        guard case RainMakerError.LoginRequired = early else { throw AssertionFailed(description: "got \(early)") }
         let wrong = try await expectError("wrong password") { _ = try await cloud.login(userName: rmUser, password: "nope") }
-        guard case ProvError.LoginRejected(let status, _) = wrong, (400..<500).contains(status) else {
+        guard case RainMakerError.LoginRejected(let status, _) = wrong, (400..<500).contains(status) else {
             throw AssertionFailed(description: "got \(wrong)")
         }
         try check(try await cloud.login(userName: rmUser, password: rmPass).isLoggedIn(), "needs a code")
@@ -82,7 +88,7 @@ func rainMakerTests(_ t: TestRunner) async {
         let closed = try RainMakerCloud(http: URLSessionHttpClient(timeout: 5), baseUrl: "http://127.0.0.1:1/v1/",
                                         claimUrl: "http://127.0.0.1:1/", requestTimeoutMs: 5_000)
         let down = try await expectError("closed port") { _ = try await closed.login(userName: rmUser, password: rmPass) }
-        guard case ProvError.CloudUnreachable = down else { throw AssertionFailed(description: "got \(down)") }
+        guard case RainMakerError.CloudUnreachable = down else { throw AssertionFailed(description: "got \(down)") }
     }
 
     await t.test("rainmaker: traditional mapping with a user id and secret key (seed call and one call)") {
@@ -97,7 +103,7 @@ func rainMakerTests(_ t: TestRunner) async {
             plan: AssociationPlan.userMapping(userId: "user-2", secretKey: "key-2"), ssid: home, passphrase: homePass)
         try checkEqual(AssociationState.sentToDevice, outcome.association, "state")
         try checkEqual("node-ua2", outcome.nodeId, "node id")
-        try checkEqual(home, outcome.wifi?.ssid, "joined")
+        try checkEqual(homeSsid, joinedSsid(outcome), "joined")
         try checkEqual(["user-2"], sim2.rainmakerMappedUserIds(), "device mapping")
     }
 
@@ -108,7 +114,7 @@ func rainMakerTests(_ t: TestRunner) async {
         device.setProgressListener(listener: events)
         let outcome = try await device.provisionRainmaker(plan: cloudPlan(cloud), ssid: home, passphrase: homePass)
         try checkEqual(AssociationState.confirmed, outcome.association, "state")
-        try check(!outcome.challengeResponse && outcome.pending == nil, "outcome \(outcome)")
+        try check(outcome.mode == .userAssoc && outcome.pending == nil, "outcome \(outcome)")
         try checkEqual(["node-cloud"], fake.mappedNodeIds(), "account nodes")
         try check(events.events.contains(.confirmingAssociation), "events \(events.events)")
         try check(events.events.contains(.associationConfirmed(nodeId: "node-cloud")), "events \(events.events)")
@@ -121,9 +127,12 @@ func rainMakerTests(_ t: TestRunner) async {
             let device = rmProv(sim)
             _ = try await device.connect()
             let association = try await device.associate(cloud: cloud)
-            try checkEqual(AssociationState.confirmed, association.state, "state")
-            try check(association.challengeResponse, "not ch_resp")
-            try checkEqual([association.nodeId], fake.mappedNodeIds(), "account nodes")
+            // `.mapped`: challenge-response, the node is on the account (confirmed); a traditional
+            // mapping would be `.pending`.
+            guard case .mapped(let nodeId) = association else {
+                throw AssertionFailed(description: "not mapped by ch_resp: \(association)")
+            }
+            try checkEqual([nodeId], fake.mappedNodeIds(), "account nodes")
             _ = try await device.provisionWifi(ssid: home, passphrase: homePass)
         }
     }
@@ -133,7 +142,7 @@ func rainMakerTests(_ t: TestRunner) async {
         let refused = try await expectError("claiming not allowed") {
             _ = try await rmProv(sim).provisionRainmaker(plan: cloudPlan(cloud), ssid: home, passphrase: homePass)
         }
-        guard case ProvError.ClaimRequired = refused else { throw AssertionFailed(description: "got \(refused)") }
+        guard case RainMakerError.ClaimPending = refused else { throw AssertionFailed(description: "got \(refused)") }
         let events = RecordingListener()
         let device = rmProv(sim)
         device.setProgressListener(listener: events)
@@ -184,7 +193,7 @@ func rainMakerTests(_ t: TestRunner) async {
         let rejected = try await expectError("wrong signature") {
             _ = try await rmProv(sim).provisionRainmaker(plan: cloudPlan(cloud), ssid: home, passphrase: homePass)
         }
-        guard case ProvError.ChallengeRejected = rejected else { throw AssertionFailed(description: "got \(rejected)") }
+        guard case RainMakerError.ChallengeRejected = rejected else { throw AssertionFailed(description: "got \(rejected)") }
 
         for fault in [FakeCloudFault.mappingDiscarded, .mappingTimedOut] {
             let (fake, sim, cloud) = try await setup(.userAssoc(nodeId: "node-\(fault)"))
@@ -193,7 +202,7 @@ func rainMakerTests(_ t: TestRunner) async {
                 _ = try await rmProv(sim).provisionRainmaker(plan: cloudPlan(cloud), ssid: home, passphrase: homePass)
             }
             switch (fault, error) {
-            case (.mappingDiscarded, ProvError.MappingDiscarded), (.mappingTimedOut, ProvError.MappingTimedOut): break
+            case (.mappingDiscarded, RainMakerError.MappingDiscarded), (.mappingTimedOut, RainMakerError.MappingTimedOut): break
             default: throw AssertionFailed(description: "\(fault): got \(error)")
             }
         }
@@ -203,7 +212,7 @@ func rainMakerTests(_ t: TestRunner) async {
         let busy = try await expectError("5xx") {
             _ = try await rmProv(sim5).provisionRainmaker(plan: cloudPlan(cloud5), ssid: home, passphrase: homePass)
         }
-        guard case ProvError.CloudError(_, 503, _) = busy else { throw AssertionFailed(description: "got \(busy)") }
+        guard case RainMakerError.Http(_, 503, _) = busy else { throw AssertionFailed(description: "got \(busy)") }
 
         let (fakeC, claiming, cloudC) = try await setup(.claiming(challengeResponse: true))
         fakeC.setFault(fault: .oversizedClaimVerify, enabled: true)
@@ -211,12 +220,12 @@ func rainMakerTests(_ t: TestRunner) async {
             _ = try await rmProv(claiming).provisionRainmaker(plan: cloudPlan(cloudC), ssid: home, passphrase: homePass,
                                                               allowClaim: true)
         }
-        guard case ProvError.ClaimAnswerTooLarge = big else { throw AssertionFailed(description: "got \(big)") }
+        guard case RainMakerError.ClaimAnswerTooLarge = big else { throw AssertionFailed(description: "got \(big)") }
         cloudC.logout()
         let noLogin = try await expectError("logged out") {
             _ = try await rmProv(claiming).provisionRainmaker(plan: cloudPlan(cloudC), ssid: home, passphrase: homePass)
         }
-        guard case ProvError.LoginRequired = noLogin else { throw AssertionFailed(description: "got \(noLogin)") }
+        guard case RainMakerError.LoginRequired = noLogin else { throw AssertionFailed(description: "got \(noLogin)") }
     }
 
     await t.test("rainmaker: a mapping left pending is confirmed later") {
@@ -227,8 +236,11 @@ func rainMakerTests(_ t: TestRunner) async {
         guard case .pending(let requestId) = outcome.association, requestId != nil else {
             throw AssertionFailed(description: "state \(outcome.association)")
         }
-        try checkEqual(requestId, outcome.requestId, "request id")
+        // The request id is the one of `AssociationState.pending` (no separate field any more); the
+        // pending mapping names the node and the account it is for.
         guard let pending = outcome.pending else { throw AssertionFailed(description: "no pending mapping") }
+        try checkEqual("node-pending", pending.nodeId(), "pending node id")
+        try checkEqual(fake.userId(), pending.userId(), "pending user id")
         try check(!String(describing: pending).contains(pending.secretKey()), "description shows the secret key")
         fake.setFault(fault: .mappingNeverConfirmed, enabled: false)
         try checkEqual(AssociationState.confirmed, try await cloud.confirmMapping(pending: pending, timeoutMs: 10_000),

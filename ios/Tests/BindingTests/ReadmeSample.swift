@@ -12,15 +12,16 @@ final class ProgressForwarder: ProgressListener {
 
 /// What the UI shows.
 enum ProvisioningResult: Equatable {
-    case joined(WifiConnection)
+    case joined(WifiConnectedInfo)
     case wrongPop
     case wrongWifiPassword
     case failed(String)
 }
 
-/// The network the user picked from the device's scan, and its passphrase.
+/// The network the user picked from the device's scan (its SSID bytes, `WifiNetwork.ssid`; the
+/// list shows `ssidLossy()`), and its passphrase.
 struct WifiChoice {
-    let ssid: String
+    let ssid: Data
     let passphrase: String
 }
 
@@ -45,7 +46,7 @@ func provisionOverBle(
         do {
             _ = try await device.connect(cancel: cancel)
             let choice = await chooseNetwork(try await device.scanWifi(cancel: cancel))
-            result = .joined(try await device.provisionWifi(
+            result = .joined(try await device.provisionWifiRaw(
                 ssid: choice.ssid, passphrase: choice.passphrase, cancel: cancel))
         } catch ProvError.WrongCredentials {
             result = .wrongPop
@@ -95,7 +96,7 @@ func addRainMakerDevice(
         if !cloud.isLoggedIn(), try await cloud.login(userName: email, password: password).needsCode() {
             return .failed("this account needs a one-time code")
         }
-    } catch ProvError.LoginRejected {
+    } catch RainMakerError.LoginRejected {
         return .wrongAccountPassword
     } catch {
         return .failed(error.localizedDescription)
@@ -107,7 +108,7 @@ func addRainMakerDevice(
             plan: AssociationPlan.cloud(cloud: cloud), ssid: ssid, passphrase: passphrase, allowClaim: true)
         if let tokens = cloud.tokens() { saveTokens(tokens) }
         return .added(nodeId: outcome.nodeId ?? "", onAccount: outcome.association == .confirmed)
-    } catch ProvError.WrongCredentials {
+    } catch RainMakerError.Device(ProvError.WrongCredentials) {
         return .wrongPop
     } catch {
         return .failed(error.localizedDescription)

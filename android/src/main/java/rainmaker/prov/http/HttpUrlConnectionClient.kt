@@ -21,7 +21,7 @@ import rainmaker.prov.core.HttpRequest
 import rainmaker.prov.core.HttpResponse
 
 /**
- * An [HttpClient] on [HttpURLConnection]: `RainMakerCloud(HttpUrlConnectionClient())`.
+ * An [HttpBackend] on [HttpURLConnection]: `RainMakerCloud(HttpUrlConnectionClient())`.
  *
  * Every answer is returned whatever its status (the body of a 4xx/5xx is read from the error
  * stream); at most [maxBodyBytes] of body are read ([HttpException.TooLarge] beyond). A connection

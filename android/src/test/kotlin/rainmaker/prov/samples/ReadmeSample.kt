@@ -5,30 +5,34 @@ package rainmaker.prov.samples
 import rainmaker.prov.AssociationPlan
 import rainmaker.prov.CancelHandle
 import rainmaker.prov.CloudTokens
-import rainmaker.prov.ProgressEvent
 import rainmaker.prov.ProgressListener
 import rainmaker.prov.ProvDevice
-import rainmaker.prov.ProvException
 import rainmaker.prov.ProvOptions
 import rainmaker.prov.RainMakerCloud
-import rainmaker.prov.SecurityLevel
-import rainmaker.prov.WifiConnection
-import rainmaker.prov.WifiNetwork
 import rainmaker.prov.core.AssociationState
 import rainmaker.prov.core.GattLink
+import rainmaker.prov.core.ProgressEvent
+import rainmaker.prov.core.ProvException
+import rainmaker.prov.core.RainMakerException
+import rainmaker.prov.core.SecurityLevel
+import rainmaker.prov.core.WifiConnectedInfo
+import rainmaker.prov.core.WifiNetwork
 import rainmaker.prov.http.HttpUrlConnectionClient
 import rainmaker.prov.parseQrCode
 
 /** What the UI shows. */
 sealed interface ProvisioningResult {
-    data class Joined(val connection: WifiConnection) : ProvisioningResult
+    data class Joined(val connection: WifiConnectedInfo) : ProvisioningResult
     data object WrongPop : ProvisioningResult
     data object WrongWifiPassword : ProvisioningResult
     data class Failed(val reason: String) : ProvisioningResult
 }
 
-/** The network the user picked from the device's scan, and its passphrase. */
-data class WifiChoice(val ssid: String, val passphrase: String)
+/**
+ * The network the user picked from the device's scan, and its passphrase. Show
+ * `network.ssidLossy()`; send `network.ssid` (the SSID's bytes, which need not be UTF-8).
+ */
+data class WifiChoice(val network: WifiNetwork, val passphrase: String)
 
 /**
  * Provisions the device whose QR code was scanned: connects over BLE with the QR code's PoP (and
@@ -52,7 +56,7 @@ suspend fun provisionOverBle(
         try {
             device.connect(cancel)
             val choice = chooseNetwork(device.scanWifi(cancel))
-            ProvisioningResult.Joined(device.provisionWifi(choice.ssid, choice.passphrase, cancel))
+            ProvisioningResult.Joined(device.provisionWifiRaw(choice.network.ssid, choice.passphrase, cancel))
         } catch (e: ProvException.WrongCredentials) {
             ProvisioningResult.WrongPop
         } catch (e: ProvException.WifiAuthFailed) {
@@ -96,7 +100,7 @@ suspend fun addRainMakerDevice(
         if (!cloud.isLoggedIn() && cloud.login(email, password).needsCode()) {
             return AddDeviceResult.Failed("this account needs a one-time code")
         }
-    } catch (e: ProvException.LoginRejected) {
+    } catch (e: RainMakerException.LoginRejected) {
         return AddDeviceResult.WrongAccountPassword
     }
     val options = ProvOptions(minSecurity = SecurityLevel.SEC1, pop = pop)
@@ -110,9 +114,13 @@ suspend fun addRainMakerDevice(
             )
             cloud.tokens()?.let(saveTokens)
             AddDeviceResult.Added(outcome.nodeId ?: "", outcome.association is AssociationState.Confirmed)
-        } catch (e: ProvException.WrongCredentials) {
-            AddDeviceResult.WrongPop
-        } catch (e: ProvException) {
+        } catch (e: RainMakerException.Device) {
+            // The device's own failure (wrong PoP, Wi-Fi, the link, cancelled) as a ProvException.
+            when (e.error) {
+                is ProvException.WrongCredentials -> AddDeviceResult.WrongPop
+                else -> AddDeviceResult.Failed(e.error.message ?: e.error.toString())
+            }
+        } catch (e: RainMakerException) {
             AddDeviceResult.Failed(e.message ?: e.toString())
         }
     }

@@ -10,11 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.awaitCancellation
 import rainmaker.prov.BleOptions
 import rainmaker.prov.CancelHandle
-import rainmaker.prov.ProgressEvent
 import rainmaker.prov.ProvDevice
-import rainmaker.prov.ProvException
-import rainmaker.prov.ProvStep
-import rainmaker.prov.SecurityLevel
 import rainmaker.prov.SimulatedDevice
 import rainmaker.prov.SimulatedPeripheral
 import rainmaker.prov.SimulatedPeripheralConfig
@@ -22,6 +18,11 @@ import rainmaker.prov.core.AdvertisementFilter
 import rainmaker.prov.core.GattLink
 import rainmaker.prov.core.GattLinkException
 import rainmaker.prov.core.GattServiceInfo
+import rainmaker.prov.core.ProgressEvent
+import rainmaker.prov.core.ProvException
+import rainmaker.prov.core.ProvStep
+import rainmaker.prov.core.SecurityLevel
+import rainmaker.prov.core.WifiNetwork
 import rainmaker.prov.core.advertisementMatches
 import rainmaker.prov.gattStatusError
 import rainmaker.prov.samples.ProvisioningResult
@@ -98,7 +99,7 @@ fun bleTests(t: TestRunner) {
         ProvDevice.ble(link, options("abcd1234")).use { device ->
             val session = device.connect()
             checkEquals(SecurityLevel.SEC1, session.security, "security")
-            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "joined")
+            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssidText, "joined")
             device.disconnect()
         }
         checkEquals(HOME, sim.connectedSsid(), "device's ssid")
@@ -113,8 +114,8 @@ fun bleTests(t: TestRunner) {
         ProvDevice.ble(link, options("ble-sec2-pass", SecurityLevel.SEC2)).use { device ->
             checkEquals(SecurityLevel.SEC2, device.connect().security, "security")
             val networks = device.scanWifi()
-            check(networks.any { it.ssid == HOME }) { "scan: ${networks.map { it.ssid }}" }
-            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "joined")
+            check(networks.any { it.ssidLossy() == HOME }) { "scan: ${networks.map { it.ssidLossy() }}" }
+            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssidText, "joined")
         }
         checkEquals(HOME, sim.connectedSsid(), "device's ssid")
     }
@@ -142,7 +143,7 @@ fun bleTests(t: TestRunner) {
             val e = expectThrows<ProvException.Disconnected>("provision") { device.provisionWifi(HOME, HOME_PASS) }
             checkEquals(ProvStep.SendCredentials, e.step, "step")
             device.connect()
-            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "joined after reconnecting")
+            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssidText, "joined after reconnecting")
         }
         // The simulated firmware's own drop (the peripheral side, on the same write) is typed the same way.
         val dropping = KotlinPeripheral(peripheral(sec1Device(), SimulatedPeripheralConfig(dropAtWrite = 4uL)))
@@ -184,7 +185,7 @@ fun bleTests(t: TestRunner) {
         val link = KotlinPeripheral(target)
         ProvDevice.ble(link, options("abcd1234")).use { device ->
             device.connect()
-            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "joined")
+            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssidText, "joined")
         }
         checkEquals(0, link.descriptorReads.get(), "descriptor reads")
         checkEquals(HOME, sim.connectedSsid(), "device's ssid")
@@ -198,7 +199,7 @@ fun bleTests(t: TestRunner) {
             val e = expectThrows<ProvException.Disconnected>("provision") { device.provisionWifi(HOME, HOME_PASS) }
             checkEquals(ProvStep.SendCredentials, e.step, "step")
             checkEquals(SecurityLevel.SEC1, device.connect().security, "the next connect works")
-            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "joined")
+            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssidText, "joined")
         }
     }
 
@@ -253,11 +254,12 @@ fun bleTests(t: TestRunner) {
         val target = peripheral(sim, SimulatedPeripheralConfig(name = "PROV_1A2B3C"))
         val qr = """{"ver":"v1","name":"PROV_1A2B3C","username":"wifiprov","pop":"qr-pop-1234","transport":"ble"}"""
         val events = Collections.synchronizedList(mutableListOf<ProgressEvent>())
-        val pick: suspend (List<rainmaker.prov.WifiNetwork>) -> WifiChoice = { networks ->
-            WifiChoice(networks.first { it.ssid == HOME }.ssid, HOME_PASS)
+        val pick: suspend (List<WifiNetwork>) -> WifiChoice = { networks ->
+            WifiChoice(networks.first { it.ssidLossy() == HOME }, HOME_PASS)
         }
         val result = provisionOverBle(qr, KotlinPeripheral(target), pick, CancelHandle()) { events.add(it) }
         check(result is ProvisioningResult.Joined) { "result $result" }
+        checkEquals(HOME, (result as ProvisioningResult.Joined).connection.ssidText, "joined ssid")
         check(events.contains(ProgressEvent.Connected)) { "events $events" }
         checkEquals(HOME, sim.connectedSsid(), "device's ssid")
         val wrong = provisionOverBle(qr.replace("qr-pop-1234", "bad"), KotlinPeripheral(target), pick, CancelHandle()) {}

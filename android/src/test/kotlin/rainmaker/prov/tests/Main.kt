@@ -13,23 +13,26 @@ import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.withTimeout
 import rainmaker.prov.CancelHandle
-import rainmaker.prov.LinkKind
 import rainmaker.prov.LogLevel
 import rainmaker.prov.LogRecord
 import rainmaker.prov.Logger
-import rainmaker.prov.ProgressEvent
 import rainmaker.prov.ProgressListener
 import rainmaker.prov.ProvDevice
-import rainmaker.prov.ProvException
 import rainmaker.prov.ProvOptions
-import rainmaker.prov.ProvStep
-import rainmaker.prov.ProvTransport
-import rainmaker.prov.QrTransport
-import rainmaker.prov.SecurityLevel
+import rainmaker.prov.core.ProvTransport
 import rainmaker.prov.SimulatedDevice
 import rainmaker.prov.SimulatedDeviceConfig
 import rainmaker.prov.SimulatedNetwork
-import rainmaker.prov.WifiStatus
+import rainmaker.prov.core.ProgressEvent
+import rainmaker.prov.core.ProvException
+import rainmaker.prov.core.ProvStep
+import rainmaker.prov.core.QrTransport
+import rainmaker.prov.core.SecurityLevel
+import rainmaker.prov.core.ThreadStatus
+import rainmaker.prov.core.TransportException
+import rainmaker.prov.core.TransportKind
+import rainmaker.prov.core.WifiConnectedInfo
+import rainmaker.prov.core.WifiStatus
 import rainmaker.prov.libraryVersion
 import rainmaker.prov.parseQrCode
 import rainmaker.prov.setLogger
@@ -63,7 +66,7 @@ class ForwardingTransport(
     }
 
     override fun maxPayload(): UInt = 0u
-    override fun linkKind(): LinkKind = LinkKind.OTHER
+    override fun kind(): TransportKind = TransportKind.FOREIGN
     override suspend fun disconnect() = target.disconnect()
 }
 
@@ -81,6 +84,9 @@ fun sec2Device(username: String = "wifiprov", password: String = "abcd1234") =
     SimulatedDevice(
         SimulatedDeviceConfig(security = SecurityLevel.SEC2, pop = password, username = username, joinDelayMs = 50u),
     )
+
+/** The SSID of the network a device joined (bytes on the wire), as text. */
+val WifiConnectedInfo.ssidText: String get() = ssid.decodeToString()
 
 fun options(pop: String?, min: SecurityLevel = SecurityLevel.SEC1, username: String? = null) =
     ProvOptions(minSecurity = min, pop = pop, sec2Username = username)
@@ -108,9 +114,9 @@ fun main() {
             device.setProgressListener(listener)
             val session = device.connect()
             checkEquals(SecurityLevel.SEC1, session.security, "security")
-            check(session.capabilities.hasWifiScan) { "capabilities ${session.capabilities}" }
+            check(session.version.hasWifiScan()) { "capabilities ${session.version}" }
             val joined = device.provisionWifi(HOME, HOME_PASS)
-            checkEquals(HOME, joined.ssid, "joined ssid")
+            checkEquals(HOME, joined.ssidText, "joined ssid")
             check(joined.ip4Addr.isNotEmpty()) { "no IP address" }
             device.disconnect()
         }
@@ -129,10 +135,10 @@ fun main() {
             val session = device.connect()
             checkEquals(SecurityLevel.SEC2, session.security, "security")
             val networks = device.scanWifi()
-            check(networks.any { it.ssid == HOME && !it.isOpen }) { "scan: ${networks.map { it.ssid }}" }
+            check(networks.any { it.ssidLossy() == HOME && !it.auth.isOpen() }) { "scan: ${networks.map { it.ssidLossy() }}" }
             val echo = device.sendData("custom-data", "hello".toByteArray())
             checkEquals("hello", String(echo), "custom-data echo")
-            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "joined")
+            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssidText, "joined")
             check(device.wifiStatus() is WifiStatus.Connected) { "status after provisioning" }
         }
         checkEquals(HOME, sim.connectedSsid(), "device's ssid")
@@ -156,9 +162,9 @@ fun main() {
         }
     }
 
-    t.test("a typed TransportFailure from the app keeps its meaning") {
+    t.test("a typed TransportError from the app keeps its meaning") {
         val transport = ForwardingTransport(
-            sec1Device(), failOn = "proto-ver", failure = rainmaker.prov.TransportFailure.Unreachable("not in range"),
+            sec1Device(), failOn = "proto-ver", failure = TransportException.Unreachable("not in range"),
         )
         ProvDevice(transport, options("abcd1234")).use { device ->
             val e = expectThrows<ProvException.Unreachable>("connect") { device.connect() }
@@ -199,7 +205,7 @@ fun main() {
             device.connect()
             expectThrows<ProvException.WifiAuthFailed>("wrong passphrase") { device.provisionWifi(HOME, "wrong-pass") }
             expectThrows<ProvException.WifiNetworkNotFound>("unknown ssid") { device.provisionWifi("Nowhere", "whatever") }
-            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "retry on the same session")
+            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssidText, "retry on the same session")
         }
         val open = SimulatedDevice(SimulatedDeviceConfig(security = SecurityLevel.SEC0))
         ProvDevice(ForwardingTransport(open), options(null)).use { device ->
@@ -214,7 +220,7 @@ fun main() {
 
     t.test("calls before connect() give ProvException.NotConnected") {
         ProvDevice(ForwardingTransport(sec1Device()), options("abcd1234")).use { device ->
-            checkEquals(true, device.capabilities().supportsWifi, "capabilities without a session")
+            checkEquals(true, device.capabilities().supportsWifi(), "capabilities without a session")
             expectThrows<ProvException.NotConnected>("scan") { device.scanWifi() }
         }
     }
@@ -225,7 +231,7 @@ fun main() {
                 override fun onProgress(event: ProgressEvent) = throw IllegalStateException("UI gone")
             })
             device.connect()
-            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "joined")
+            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssidText, "joined")
         }
     }
 
@@ -237,9 +243,9 @@ fun main() {
             ),
         )
         ProvDevice.simulated(sim, options("pop")).use { device ->
-            val caps = device.connect().capabilities
-            check(caps.supportsThread && caps.hasThreadScan) { "capabilities $caps" }
-            checkEquals(listOf("Lab"), device.scanWifi().map { it.ssid }, "custom network list")
+            val caps = device.connect().version
+            check(caps.supportsThread() && caps.hasThreadScan()) { "capabilities $caps" }
+            checkEquals(listOf("Lab"), device.scanWifi().map { it.ssidLossy() }, "custom network list")
             val thread = device.scanThread()
             val home = thread.first { it.networkName == "OpenThread-Home" }
             // A minimal valid dataset: channel, PAN id, extended PAN id, network name, network key,
@@ -250,7 +256,8 @@ fun main() {
                 home.extPanId + byteArrayOf(3, name.size.toByte()) + name +
                 byteArrayOf(5, 16) + ByteArray(16) { 0x11 } + byteArrayOf(7, 8, 0xfd.toByte(), 0, 0, 0, 0, 0, 0, 0)
             val attached = device.provisionThread(dataset)
-            checkEquals("OpenThread-Home", attached.networkName, "attached")
+            check(attached is ThreadStatus.Attached) { "thread status $attached" }
+            checkEquals("OpenThread-Home", (attached as ThreadStatus.Attached).name, "attached")
         }
         check(sim.threadAttached()) { "the device did not attach" }
     }
@@ -260,7 +267,7 @@ fun main() {
         val address = pin(sim).serveHttp()
         ProvDevice.softap(address, options("softap-pass", SecurityLevel.SEC2)).use { device ->
             device.connect()
-            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssid, "joined over HTTP")
+            checkEquals(HOME, device.provisionWifi(HOME, HOME_PASS).ssidText, "joined over HTTP")
         }
     }
 

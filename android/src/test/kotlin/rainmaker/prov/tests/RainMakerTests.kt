@@ -7,20 +7,23 @@ import rainmaker.prov.AssociationPlan
 import rainmaker.prov.CloudTokens
 import rainmaker.prov.FakeCloudFault
 import rainmaker.prov.FakeRainMakerCloud
-import rainmaker.prov.ProgressEvent
 import rainmaker.prov.ProgressListener
 import rainmaker.prov.ProvDevice
-import rainmaker.prov.ProvException
 import rainmaker.prov.RainMakerCloud
-import rainmaker.prov.SecurityLevel
 import rainmaker.prov.SimulatedDevice
 import rainmaker.prov.SimulatedDeviceConfig
 import rainmaker.prov.SimulatedRainMaker
+import rainmaker.prov.core.Association
+import rainmaker.prov.core.AssociationMode
 import rainmaker.prov.core.AssociationState
 import rainmaker.prov.core.HttpException
 import rainmaker.prov.core.HttpHeader
 import rainmaker.prov.core.HttpMethod
 import rainmaker.prov.core.HttpRequest
+import rainmaker.prov.core.Joined
+import rainmaker.prov.core.ProgressEvent
+import rainmaker.prov.core.RainMakerException
+import rainmaker.prov.core.SecurityLevel
 import rainmaker.prov.http.HttpUrlConnectionClient
 import rainmaker.prov.samples.AddDeviceResult
 import rainmaker.prov.samples.addRainMakerDevice
@@ -72,8 +75,8 @@ fun rainMakerTests(t: TestRunner) {
         val fake = startFakeCloud(RM_USER, RM_PASS)
         val cloud = cloudClient(fake)
         check(!cloud.isLoggedIn()) { "logged in before login" }
-        expectThrows<ProvException.LoginRequired>("user id before login") { cloud.userId() }
-        val wrong = expectThrows<ProvException.LoginRejected>("wrong password") { cloud.login(RM_USER, "nope") }
+        expectThrows<RainMakerException.LoginRequired>("user id before login") { cloud.userId() }
+        val wrong = expectThrows<RainMakerException.LoginRejected>("wrong password") { cloud.login(RM_USER, "nope") }
         check(wrong.status.toInt() in 400..499) { "status ${wrong.status}" }
         check(cloud.login(RM_USER, RM_PASS).isLoggedIn()) { "needs a code" }
         checkEquals(fake.userId(), cloud.userId(), "user id")
@@ -94,7 +97,7 @@ fun rainMakerTests(t: TestRunner) {
         val cloud = cloudClient(fake)
         val outcome = cloud.login(RM_USER, RM_PASS)
         check(outcome.needsCode()) { "no code asked" }
-        expectThrows<ProvException.LoginRejected>("wrong code") { cloud.loginWithCode(RM_USER, outcome, "000000") }
+        expectThrows<RainMakerException.LoginRejected>("wrong code") { cloud.loginWithCode(RM_USER, outcome, "000000") }
     }
 
     t.test("rainmaker: HttpUrlConnectionClient bounds bodies, unreachable clouds are typed, requests redact") {
@@ -109,8 +112,8 @@ fun rainMakerTests(t: TestRunner) {
         val secret = request.copy(headers = listOf(HttpHeader("Authorization", "tok-s3cret")))
         check(!secret.toString().contains("tok-s3cret")) { "toString shows the token: $secret" }
         val closed = RainMakerCloud(HttpUrlConnectionClient(connectTimeoutMs = 2_000), "http://127.0.0.1:1/v1/", "http://127.0.0.1:1/", 5_000uL)
-        expectThrows<ProvException.CloudUnreachable>("closed port") { closed.login(RM_USER, RM_PASS) }
-        expectThrows<ProvException.InvalidInput>("plain http off loopback") {
+        expectThrows<RainMakerException.CloudUnreachable>("closed port") { closed.login(RM_USER, RM_PASS) }
+        expectThrows<RainMakerException.InvalidInput>("plain http off loopback") {
             RainMakerCloud(HttpUrlConnectionClient(), "http://example.com/v1/", "https://example.com/", 1000uL)
         }
     }
@@ -128,7 +131,7 @@ fun rainMakerTests(t: TestRunner) {
         )
         checkEquals(AssociationState.SentToDevice, outcome.association, "state")
         checkEquals("node-ua2", outcome.nodeId, "node id")
-        checkEquals(HOME, outcome.wifi?.ssid, "joined")
+        checkEquals(HOME, (outcome.joined as? Joined.Wifi)?.info?.ssidText, "joined")
         checkEquals(listOf("user-2"), sim2.rainmakerMappedUserIds(), "device mapping")
     }
 
@@ -139,7 +142,7 @@ fun rainMakerTests(t: TestRunner) {
         device.setProgressListener(events)
         val outcome = device.provisionRainmaker(AssociationPlan.cloud(cloud), ssid = HOME, passphrase = HOME_PASS)
         checkEquals(AssociationState.Confirmed, outcome.association, "state")
-        check(!outcome.challengeResponse && outcome.pending == null) { "outcome $outcome" }
+        check(outcome.mode != AssociationMode.CHALLENGE_RESPONSE && outcome.pending == null) { "outcome $outcome" }
         checkEquals(listOf("node-cloud"), fake.mappedNodeIds(), "account nodes")
         check(events.events.contains(ProgressEvent.ConfirmingAssociation)) { "events ${events.events}" }
         check(events.events.contains(ProgressEvent.AssociationConfirmed("node-cloud"))) { "events ${events.events}" }
@@ -153,17 +156,18 @@ fun rainMakerTests(t: TestRunner) {
             val (fake, sim, cloud) = setup(personality)
             val device = rmProv(sim)
             device.connect()
+            // Mapped: challenge-response done, the node is on the account (was state Confirmed,
+            // challengeResponse true); Pending would be a traditional mapping still to confirm.
             val association = device.associate(cloud)
-            checkEquals(AssociationState.Confirmed, association.state, "state")
-            check(association.challengeResponse) { "not ch_resp" }
-            checkEquals(listOf(association.nodeId), fake.mappedNodeIds(), "account nodes")
+            check(association is Association.Mapped) { "not ch_resp: $association" }
+            checkEquals(listOf((association as Association.Mapped).nodeId), fake.mappedNodeIds(), "account nodes")
             device.provisionWifi(HOME, HOME_PASS)
         }
     }
 
     t.test("rainmaker: assisted claiming then association, in one call") {
         val (fake, sim, cloud) = setup(SimulatedRainMaker.Claiming(true))
-        expectThrows<ProvException.ClaimRequired>("claiming not allowed") {
+        expectThrows<RainMakerException.ClaimPending>("claiming not allowed") {
             rmProv(sim).provisionRainmaker(AssociationPlan.cloud(cloud), ssid = HOME, passphrase = HOME_PASS)
         }
         val events = Events()
@@ -215,7 +219,7 @@ fun rainMakerTests(t: TestRunner) {
     t.test("rainmaker: a wrong signature is ChallengeRejected") {
         val (fake, sim, cloud) = setup(SimulatedRainMaker.ChallengeResponse("node-rej"))
         fake.setFault(FakeCloudFault.REJECT_CHALLENGES, true)
-        expectThrows<ProvException.ChallengeRejected>("rejected") {
+        expectThrows<RainMakerException.ChallengeRejected>("rejected") {
             rmProv(sim).provisionRainmaker(AssociationPlan.cloud(cloud), ssid = HOME, passphrase = HOME_PASS)
         }
     }
@@ -224,13 +228,13 @@ fun rainMakerTests(t: TestRunner) {
         for ((fault, name) in listOf(FakeCloudFault.MAPPING_DISCARDED to "discarded", FakeCloudFault.MAPPING_TIMED_OUT to "timed out")) {
             val (fake, sim, cloud) = setup(SimulatedRainMaker.UserAssoc("node-$name"))
             fake.setFault(fault, true)
-            val error = expectThrows<ProvException>(name) {
+            val error = expectThrows<RainMakerException>(name) {
                 rmProv(sim).provisionRainmaker(AssociationPlan.cloud(cloud), ssid = HOME, passphrase = HOME_PASS)
             }
             val expected = if (fault == FakeCloudFault.MAPPING_DISCARDED) {
-                error is ProvException.MappingDiscarded
+                error is RainMakerException.MappingDiscarded
             } else {
-                error is ProvException.MappingTimedOut
+                error is RainMakerException.MappingTimedOut
             }
             check(expected) { "$name: got $error" }
         }
@@ -241,30 +245,31 @@ fun rainMakerTests(t: TestRunner) {
         )
         val state = outcome.association
         check(state is AssociationState.Pending && state.requestId != null) { "state $state" }
-        checkEquals(state.let { (it as AssociationState.Pending).requestId }, outcome.requestId, "request id")
+        // The request id is the Pending state's own (checked above): the outcome has no copy of it.
         val pending = outcome.pending ?: throw AssertionFailed("no pending mapping")
+        checkEquals(outcome.nodeId, pending.nodeId(), "pending mapping's node id")
         check(!pending.toString().contains(pending.secretKey())) { "toString shows the secret key" }
         fake.setFault(FakeCloudFault.MAPPING_NEVER_CONFIRMED, false)
         checkEquals(AssociationState.Confirmed, cloud.confirmMapping(pending, 10_000uL), "confirmed later")
     }
 
-    t.test("rainmaker: cloud 5xx is CloudError, an oversized claim answer ClaimAnswerTooLarge, no login LoginRequired") {
+    t.test("rainmaker: cloud 5xx is Http, an oversized claim answer ClaimAnswerTooLarge, no login LoginRequired") {
         val (fake, sim, cloud) = setup(SimulatedRainMaker.ChallengeResponse("node-5xx"))
         fake.failNext("/v1/user/nodes/mapping/initiate", 3u, 503u)
-        val error = expectThrows<ProvException.CloudException>("5xx") {
+        val error = expectThrows<RainMakerException.Http>("5xx") {
             rmProv(sim).provisionRainmaker(AssociationPlan.cloud(cloud), ssid = HOME, passphrase = HOME_PASS)
         }
         checkEquals(503, error.status.toInt(), "status")
 
         val (fake2, claiming, cloud2) = setup(SimulatedRainMaker.Claiming(true))
         fake2.setFault(FakeCloudFault.OVERSIZED_CLAIM_VERIFY, true)
-        expectThrows<ProvException.ClaimAnswerTooLarge>("oversized") {
+        expectThrows<RainMakerException.ClaimAnswerTooLarge>("oversized") {
             rmProv(claiming).provisionRainmaker(
                 AssociationPlan.cloud(cloud2), ssid = HOME, passphrase = HOME_PASS, allowClaim = true,
             )
         }
         cloud2.logout()
-        expectThrows<ProvException.LoginRequired>("logged out") {
+        expectThrows<RainMakerException.LoginRequired>("logged out") {
             rmProv(claiming).provisionRainmaker(AssociationPlan.cloud(cloud2), ssid = HOME, passphrase = HOME_PASS)
         }
     }
