@@ -161,3 +161,62 @@ async fn without_a_reset_the_device_refuses_a_second_dataset_as_firmware_does() 
     let err = session.reset_thread().await.unwrap_err();
     assert!(matches!(&err, Error::DeviceStatus { step: Step::Control, status } if status.contains("InternalError")));
 }
+
+/// A Thread-only device (`thread_prov` without `wifi_prov`, as network_provisioning firmware built
+/// without Wi-Fi answers): the simulator's network_provisioning device with `wifi_prov` and
+/// `wifi_scan` taken out of its `proto-ver` answer. Records every endpoint it is sent.
+struct ThreadOnly {
+    inner: Arc<dyn rainmaker_prov::transport::Transport>,
+    sent: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl rainmaker_prov::transport::Transport for ThreadOnly {
+    async fn send(
+        &self,
+        endpoint: String,
+        data: Vec<u8>,
+    ) -> Result<Vec<u8>, rainmaker_prov::transport::TransportError> {
+        self.sent.lock().unwrap().push(endpoint.clone());
+        let answer = self.inner.send(endpoint.clone(), data).await?;
+        if endpoint != "proto-ver" {
+            return Ok(answer);
+        }
+        let text = String::from_utf8(answer).unwrap();
+        assert!(text.contains("\"wifi_prov\","), "{text}");
+        Ok(text.replace("\"wifi_prov\",", "").replace("\"wifi_scan\",", "").into_bytes())
+    }
+
+    fn max_payload(&self) -> Option<usize> {
+        self.inner.max_payload()
+    }
+
+    fn kind(&self) -> rainmaker_prov::transport::TransportKind {
+        self.inner.kind()
+    }
+
+    async fn disconnect(&self) {
+        self.inner.disconnect().await;
+    }
+}
+
+#[tokio::test]
+async fn wifi_credentials_for_a_thread_only_device_are_refused_before_anything_is_sent() {
+    let fx = thread_device(Via::Memory);
+    let link = Arc::new(ThreadOnly { inner: fx.transport.clone(), sent: Mutex::default() });
+    let session = DeviceSession::new(link.clone(), options());
+    let info = session.connect().await.unwrap();
+    assert!(info.version.supports_thread() && !info.version.supports_wifi(), "{:?}", info.version);
+    let before = link.sent.lock().unwrap().len();
+    let err = session.set_wifi_config(b"RefPeer-Home", b"secretpass").await.unwrap_err();
+    let Error::Unsupported { step, what, detail } = &err else { panic!("{err:?}") };
+    assert_eq!(*step, Step::SendCredentials);
+    assert_eq!(*what, rainmaker_prov::error::Feature::WifiProvisioning);
+    assert!(detail.contains("thread_prov") && !detail.contains("wifi_prov"), "{detail}");
+    assert!(!err.to_string().contains("secretpass"), "{err}");
+    // Nothing went to the device, and the session still provisions Thread.
+    assert_eq!(link.sent.lock().unwrap().len(), before);
+    assert!(fx.device.connected_ssid().is_none());
+    let status = session.provision_thread(&dataset(&HOME_EXT_PAN), fast_poll()).await.unwrap();
+    assert!(matches!(status, ThreadStatus::Attached { .. }), "{status:?}");
+}
