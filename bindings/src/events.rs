@@ -22,7 +22,7 @@ pub enum CallbackError {
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        CallbackError::Failed { detail: crate::transport::first_line(&e.reason) }
+        CallbackError::Failed { detail: rainmaker_prov::transport::foreign::callback_failure(&e) }
     }
 }
 

@@ -327,15 +327,9 @@ impl RainMakerCloud {
     }
 }
 
-/// The confirmation options for a deadline (the core's default pacing, shortened to fit).
+/// The confirmation options for a deadline in milliseconds.
 pub(crate) fn confirm_options(timeout_ms: u64) -> ConfirmOptions {
-    let defaults = ConfirmOptions::default();
-    let deadline = Duration::from_millis(timeout_ms);
-    ConfirmOptions {
-        deadline,
-        first_interval: defaults.first_interval.min(deadline / 4).max(Duration::from_millis(100)),
-        max_interval: defaults.max_interval.min(deadline / 4).max(Duration::from_millis(100)),
-    }
+    ConfirmOptions::with_deadline(Duration::from_millis(timeout_ms))
 }
 
 #[cfg(test)]
@@ -368,16 +362,6 @@ mod tests {
         assert_eq!(send(10).unwrap().body.len(), 10);
         assert_eq!(send(MAX_RESPONSE_BODY + 1), Err(HttpError::TooLarge { limit: MAX_RESPONSE_BODY as u64 }));
         assert!(matches!(send(usize::MAX), Err(HttpError::Unreachable { .. })));
-    }
-
-    #[test]
-    fn confirmation_pacing_fits_the_deadline() {
-        let o = confirm_options(1_500);
-        assert_eq!(o.deadline, Duration::from_millis(1_500));
-        assert_eq!(o.first_interval, Duration::from_millis(375));
-        assert_eq!(o.max_interval, Duration::from_millis(375));
-        let o = confirm_options(60_000);
-        assert_eq!((o.first_interval, o.max_interval), (Duration::from_secs(1), Duration::from_secs(5)));
     }
 
     #[test]

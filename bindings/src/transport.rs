@@ -8,11 +8,6 @@ use async_trait::async_trait;
 use rainmaker_prov::transport::foreign::ProvTransport;
 use rainmaker_prov::transport::{Transport, TransportError, TransportKind};
 
-/// The first line of an app exception's description (Kotlin passes the whole stack trace).
-pub(crate) fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().trim().to_owned()
-}
-
 /// Presents an app's [`ProvTransport`] to the core.
 ///
 /// `max_payload` and `kind` are read once, here: they describe the link, and a synchronous

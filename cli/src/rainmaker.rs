@@ -306,7 +306,7 @@ async fn provision(
     request.session = options;
     request.allow_claim = rm.claim;
     request.custom_data = custom_data;
-    request.confirm = ConfirmOptions { deadline: Duration::from_secs(rm.confirm_timeout), ..ConfirmOptions::default() };
+    request.confirm = ConfirmOptions::with_deadline(Duration::from_secs(rm.confirm_timeout));
     request.overall_timeout = Some(Duration::from_secs(device.timeout));
     let transport = commands::transport(device).await?;
     let listener: Arc<dyn rainmaker_prov::events::ProgressListener> = progress.clone();

@@ -156,25 +156,18 @@ impl WifiAuthMode {
             Unknown { .. } => "UNKNOWN",
         }
     }
-
-    /// Whether joining needs no passphrase (open or OWE).
-    pub fn is_open(self) -> bool {
-        matches!(self, WifiAuthMode::Open | WifiAuthMode::Owe)
-    }
 }
 
-// What Kotlin and Swift ask of a mode (Rust code calls the methods above).
-#[cfg(feature = "uniffi")]
-#[uniffi::export]
+// What Kotlin and Swift ask of a mode, too.
+#[cfg_attr(feature = "uniffi", uniffi::export)]
 impl WifiAuthMode {
     /// Whether joining needs no passphrase (open or OWE).
-    #[uniffi::method(name = "is_open")]
-    pub fn is_open_mode(&self) -> bool {
-        self.is_open()
+    pub fn is_open(&self) -> bool {
+        matches!(self, WifiAuthMode::Open | WifiAuthMode::Owe)
     }
 
-    /// ESP-IDF's name for the mode (`WPA2_PSK` ...), or `UNKNOWN`.
-    #[uniffi::method(name = "esp_idf_name")]
+    /// ESP-IDF's name for the mode (`WPA2_PSK` ...), or `UNKNOWN`, as an owned string (what
+    /// Kotlin and Swift get; Rust code uses [`WifiAuthMode::name`]).
     pub fn esp_idf_name(&self) -> String {
         self.name().to_owned()
     }

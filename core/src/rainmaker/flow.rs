@@ -61,6 +61,16 @@ impl Default for ConfirmOptions {
     }
 }
 
+impl ConfirmOptions {
+    /// The default pacing, with every pause shortened to at most a quarter of `deadline` (but
+    /// not below 100 ms), so a short deadline still sees several status requests.
+    pub fn with_deadline(deadline: Duration) -> Self {
+        let defaults = Self::default();
+        let fit = |d: Duration| d.min(deadline / 4).max(Duration::from_millis(100));
+        Self { deadline, first_interval: fit(defaults.first_interval), max_interval: fit(defaults.max_interval) }
+    }
+}
+
 /// Everything one RainMaker provisioning run needs.
 #[derive(Debug, Clone)]
 pub struct RainMakerRequest {
@@ -399,5 +409,21 @@ pub async fn confirm_mapping(
         let pause = interval.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
         tokio::time::sleep(pause).await;
         interval = grow(interval);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod pacing_tests {
+    use super::*;
+
+    #[test]
+    fn confirmation_pacing_fits_the_deadline() {
+        let o = ConfirmOptions::with_deadline(Duration::from_millis(1_500));
+        assert_eq!(o.deadline, Duration::from_millis(1_500));
+        assert_eq!((o.first_interval, o.max_interval), (Duration::from_millis(375), Duration::from_millis(375)));
+        let o = ConfirmOptions::with_deadline(Duration::from_millis(200));
+        assert_eq!((o.first_interval, o.max_interval), (Duration::from_millis(100), Duration::from_millis(100)));
+        assert_eq!(ConfirmOptions::with_deadline(Duration::from_secs(60)), ConfirmOptions::default());
     }
 }

@@ -134,7 +134,9 @@ pub enum HttpError {
 #[cfg(feature = "uniffi")]
 impl From<uniffi::UnexpectedUniFFICallbackError> for HttpError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        HttpError::Unreachable { detail: format!("the app's HTTP client failed: {}", e.reason) }
+        HttpError::Unreachable {
+            detail: format!("the app's HTTP client failed: {}", crate::transport::foreign::callback_failure(&e)),
+        }
     }
 }
 

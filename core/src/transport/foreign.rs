@@ -29,3 +29,10 @@ pub trait ProvTransport: Send + Sync {
     /// otherwise ignored.
     async fn disconnect(&self) -> Result<(), TransportError>;
 }
+
+/// The first line of an exception a Kotlin/Swift callback threw that is not one of its declared
+/// errors (Kotlin passes the whole stack trace): what the core's errors keep of it.
+#[cfg(feature = "uniffi")]
+pub fn callback_failure(e: &uniffi::UnexpectedUniFFICallbackError) -> String {
+    e.reason.lines().next().unwrap_or_default().trim().to_owned()
+}

@@ -97,7 +97,9 @@ impl GattLinkError {
 #[cfg(feature = "uniffi")]
 impl From<uniffi::UnexpectedUniFFICallbackError> for GattLinkError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        GattLinkError::Failed { detail: format!("the app's BLE adapter failed: {}", e.reason) }
+        GattLinkError::Failed {
+            detail: format!("the app's BLE adapter failed: {}", super::foreign::callback_failure(&e)),
+        }
     }
 }
 

@@ -123,7 +123,7 @@ impl TransportError {
 #[cfg(feature = "uniffi")]
 impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        TransportError::Foreign { detail: e.reason.lines().next().unwrap_or_default().trim().to_owned() }
+        TransportError::Foreign { detail: foreign::callback_failure(&e) }
     }
 }
 

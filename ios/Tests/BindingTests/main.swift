@@ -84,6 +84,8 @@ await t.test("QR codes parse, and a malformed one is InvalidInput") {
     let qr = try parseQrCode(text: #"{"ver":"v1","name":"PROV_1A2B3C","pop":"abcd1234","transport":"softap"}"#)
     try checkEqual("PROV_1A2B3C", qr.name, "name")
     try checkEqual(QrTransport.softAp, qr.transport, "transport")
+    try checkEqual("abcd1234", qr.pop, "pop")
+    try check(!String(describing: qr).contains("abcd1234"), "description shows the PoP")
     let error = try await expectError("bad QR") { _ = try parseQrCode(text: "nonsense") }
     guard case ProvError.InvalidInput = error else { throw AssertionFailed(description: "got \(error)") }
 }

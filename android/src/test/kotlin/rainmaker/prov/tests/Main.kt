@@ -103,6 +103,7 @@ fun main() {
         checkEquals("PROV_1A2B3C", qr.name, "name")
         checkEquals(QrTransport.BLE, qr.transport, "transport")
         checkEquals("abcd1234", qr.pop, "pop")
+        check(!qr.toString().contains("abcd1234")) { "toString shows the PoP: $qr" }
         expectThrows<ProvException.InvalidInput>("bad QR") { parseQrCode("not a qr code") }
     }
 
