@@ -25,7 +25,7 @@ fn sec2_creds() -> Credentials {
 
 fn sec2_config(seed: u64) -> Arc<DeviceSecurityConfig> {
     let (salt, verifier) = generate_salt_verifier("wifiprov", b"abcd1234", &mut StdRng::seed_from_u64(seed));
-    Arc::new(DeviceSecurityConfig::Sec2 { salt, verifier, patch: Sec2Patch::Patch1 })
+    Arc::new(DeviceSecurityConfig::sec2(salt, verifier, Sec2Patch::Patch1))
 }
 
 /// The phone's two requests of one session against a device whose RNG is seeded with

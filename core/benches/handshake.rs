@@ -40,7 +40,7 @@ fn sec1_config() -> Arc<DeviceSecurityConfig> {
 
 fn sec2_config() -> Arc<DeviceSecurityConfig> {
     let (salt, verifier) = generate_salt_verifier("wifiprov", b"abcd1234", &mut StdRng::seed_from_u64(1));
-    Arc::new(DeviceSecurityConfig::Sec2 { salt, verifier, patch: Sec2Patch::Patch1 })
+    Arc::new(DeviceSecurityConfig::sec2(salt, verifier, Sec2Patch::Patch1))
 }
 
 /// Full in-process handshake; returns the phone's cipher.

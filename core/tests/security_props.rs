@@ -110,7 +110,7 @@ fn sec2_config(username: &str, password: &[u8], patch: Sec2Patch, rng: &mut StdR
     let (salt, verifier) = generate_salt_verifier(username, password, rng);
     assert_eq!(salt.len(), 16);
     assert_ne!(salt[0], 0);
-    Arc::new(DeviceSecurityConfig::Sec2 { salt, verifier, patch })
+    Arc::new(DeviceSecurityConfig::sec2(salt, verifier, patch))
 }
 
 const SESSIONS: u64 = 1000;
@@ -184,9 +184,9 @@ fn search_exponent(seed: u64, top_bit: bool, pred: impl Fn(&[u8; 32]) -> bool) -
     panic!("no exponent found");
 }
 
-fn fixed_sec2_device(salt: &[u8], patch: Sec2Patch) -> (Vec<u8>, Arc<DeviceSecurityConfig>) {
+fn fixed_sec2_device(salt: &[u8], patch: Sec2Patch) -> (srp::Verifier, Arc<DeviceSecurityConfig>) {
     let verifier = srp::compute_verifier(b"wifiprov", b"abcd1234", salt, false);
-    (verifier.clone(), Arc::new(DeviceSecurityConfig::Sec2 { salt: salt.to_vec(), verifier, patch }))
+    (srp::Verifier::new(verifier.clone()), Arc::new(DeviceSecurityConfig::sec2(salt.to_vec(), verifier, patch)))
 }
 
 fn wifiprov() -> Credentials {
@@ -390,11 +390,11 @@ fn tampered_device_proof_is_detected() {
 
 #[test]
 fn scheme_mismatch_is_rejected_at_step_one() {
-    let config = Arc::new(DeviceSecurityConfig::Sec2 {
-        salt: vec![1; 16],
-        verifier: srp::compute_verifier(b"u", b"p", &[1; 16], false),
-        patch: Sec2Patch::Patch1,
-    });
+    let config = Arc::new(DeviceSecurityConfig::sec2(
+        vec![1; 16],
+        srp::compute_verifier(b"u", b"p", &[1; 16], false),
+        Sec2Patch::Patch1,
+    ));
     let mut rng = StdRng::seed_from_u64(9);
     let outcome = run_session(
         Credentials::Sec1 { pop: None },
@@ -500,11 +500,11 @@ fn phone_at(level: u8, step: u8, seed: u64) -> ClientHandshake {
         ),
         _ => (
             wifiprov(),
-            Arc::new(DeviceSecurityConfig::Sec2 {
-                salt: vec![0x42; 16],
-                verifier: srp::compute_verifier(b"wifiprov", b"abcd1234", &[0x42; 16], false),
-                patch: Sec2Patch::Patch1,
-            }),
+            Arc::new(DeviceSecurityConfig::sec2(
+                vec![0x42; 16],
+                srp::compute_verifier(b"wifiprov", b"abcd1234", &[0x42; 16], false),
+                Sec2Patch::Patch1,
+            )),
         ),
     };
     let (hs, cmd0) = ClientHandshake::start(creds, &mut rng).unwrap();
@@ -527,11 +527,11 @@ fn device_at(level: u8, step: u8, seed: u64) -> (DeviceSecuritySession, Vec<u8>)
         1 => (Credentials::Sec1 { pop: None }, Arc::new(DeviceSecurityConfig::Sec1 { pop: None })),
         _ => (
             wifiprov(),
-            Arc::new(DeviceSecurityConfig::Sec2 {
-                salt: vec![0x42; 16],
-                verifier: srp::compute_verifier(b"wifiprov", b"abcd1234", &[0x42; 16], false),
-                patch: Sec2Patch::Patch0,
-            }),
+            Arc::new(DeviceSecurityConfig::sec2(
+                vec![0x42; 16],
+                srp::compute_verifier(b"wifiprov", b"abcd1234", &[0x42; 16], false),
+                Sec2Patch::Patch0,
+            )),
         ),
     };
     let mut device = DeviceSecuritySession::new(config);

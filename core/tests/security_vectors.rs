@@ -191,7 +191,7 @@ fn sec2_transcript(file: &str, patch: Sec2Patch) {
             nonce.clone()
         }
     };
-    let config = DeviceSecurityConfig::Sec2 { salt: secret(&t, "salt"), verifier: secret(&t, "verifier"), patch };
+    let config = DeviceSecurityConfig::sec2(secret(&t, "salt"), secret(&t, "verifier"), patch);
     replay_device(&t, config, ScriptedRng::new(&[&secret(&t, "device_b"), &nonce_draw]));
 
     // The provisioning-time salt draw reproduces the recorded salt and verifier.
@@ -206,14 +206,14 @@ fn sec2_transcript(file: &str, patch: Sec2Patch) {
     let b: [u8; 32] = secret(&t, "device_b").try_into().unwrap();
     let big_a = srp::client_public(&a);
     assert_eq!(big_a.to_vec(), secret(&t, "client_A"));
-    let v = secret(&t, "verifier");
+    let v = srp::Verifier::new(secret(&t, "verifier"));
     let big_b = srp::device_public(&b, &v).unwrap();
     assert_eq!(big_b, secret(&t, "device_B"));
     assert_eq!(srp::k().to_vec(), secret(&t, "k"));
     let inner = srp::inner_hash(username.as_bytes(), password.as_bytes());
     let x = srp::compute_x(&salt, &inner, false);
     assert_eq!(x.to_vec(), secret(&t, "x"));
-    assert_eq!(srp::verifier_from_x(&x), v);
+    assert_eq!(srp::verifier_from_x(&x), v.as_bytes());
     let u = srp::compute_u(&big_a, &big_b).unwrap();
     assert_eq!(u.to_vec(), secret(&t, "u"));
     let s_client = srp::client_premaster(&big_b, &x, &a, &u).unwrap();
@@ -367,7 +367,7 @@ fn sec2_fixed_ephemerals_values_11_3() {
     let a = [0xa5u8; 32];
     let b = [0x5bu8; 32];
     let salt = h(SALT_11_2);
-    let v = h(VERIFIER_11_2);
+    let v = srp::Verifier::new(h(VERIFIER_11_2));
     let big_a = srp::client_public(&a);
     assert_eq!(big_a.to_vec(), h(A_11_3));
     let big_b = srp::device_public(&b, &v).unwrap();
@@ -389,7 +389,7 @@ fn sec2_fixed_ephemerals_values_11_3() {
 fn sec2_fixed_session(patch: Sec2Patch, nonce_draw: &[u8]) -> (SessionCipher, DeviceSecuritySession) {
     let mut phone_rng = ScriptedRng::new(&[&[0xa5; 32]]);
     let mut dev_rng = ScriptedRng::new(&[&[0x5b; 32], nonce_draw]);
-    let config = DeviceSecurityConfig::Sec2 { salt: h(SALT_11_2), verifier: h(VERIFIER_11_2), patch };
+    let config = DeviceSecurityConfig::sec2(h(SALT_11_2), h(VERIFIER_11_2), patch);
     let mut dev = DeviceSecuritySession::new(Arc::new(config));
     let creds = Credentials::Sec2 { username: "wifiprov".into(), password: "abcd1234".into() };
     let (hs, cmd0) = ClientHandshake::start(creds, &mut phone_rng).unwrap();
@@ -520,7 +520,7 @@ fn stripped_inner_hash_variant_pw69() {
     assert_eq!(srp::compute_verifier(b"wifiprov", b"pw69", &salt, true), verifier);
     assert_ne!(srp::compute_verifier(b"wifiprov", b"pw69", &salt, false), verifier);
 
-    let config = Arc::new(DeviceSecurityConfig::Sec2 { salt, verifier, patch: Sec2Patch::Patch1 });
+    let config = Arc::new(DeviceSecurityConfig::sec2(salt, verifier, Sec2Patch::Patch1));
     let run = |creds: Credentials| -> Result<SessionCipher, SecurityError> {
         let mut rng = ScriptedRng::new(&[&[0x42; 32], &[0x17; 32], &[9; 8]]);
         let mut dev = DeviceSecuritySession::new(config.clone());

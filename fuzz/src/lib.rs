@@ -83,7 +83,7 @@ impl Scheme {
             Scheme::Sec2Patch0 | Scheme::Sec2Patch1 => {
                 let (salt, verifier) = sec2_salt_verifier().clone();
                 let patch = if self == Scheme::Sec2Patch0 { Sec2Patch::Patch0 } else { Sec2Patch::Patch1 };
-                DeviceSecurityConfig::Sec2 { salt, verifier, patch }
+                DeviceSecurityConfig::sec2(salt, verifier, patch)
             }
         })
     }

@@ -255,7 +255,7 @@ fn sec2_config(patch: Sec2Patch) -> DeviceSecurityConfig {
         }
     });
     let (salt, verifier) = security::generate_salt_verifier("wifiprov", POP.as_bytes(), &mut rng);
-    DeviceSecurityConfig::Sec2 { salt, verifier, patch }
+    DeviceSecurityConfig::sec2(salt, verifier, patch)
 }
 
 fn options() -> SessionOptions {

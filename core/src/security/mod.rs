@@ -320,7 +320,8 @@ impl fmt::Debug for ClientHandshake {
 
 // ---------------------------------------------------------------- device side
 
-/// Device-side configuration (what the firmware is provisioned with).
+/// Device-side configuration (what the firmware is provisioned with). `Debug` shows neither the
+/// PoP nor the verifier.
 #[derive(Debug, Clone)]
 pub enum DeviceSecurityConfig {
     /// Security 0.
@@ -330,18 +331,25 @@ pub enum DeviceSecurityConfig {
         /// The proof of possession (absent or empty = none).
         pop: Option<Secret>,
     },
-    /// Security 2 with a provisioned salt and verifier (see [`generate_salt_verifier`]).
+    /// Security 2 with a provisioned salt and verifier (see [`generate_salt_verifier`] and
+    /// [`DeviceSecurityConfig::sec2`]).
     Sec2 {
         /// The salt, sent verbatim to the phone.
         salt: Vec<u8>,
-        /// The verifier `g^x mod N`, big-endian.
-        verifier: Vec<u8>,
+        /// The verifier `g^x mod N` (password-equivalent: wiped on drop), shared by the device's
+        /// sessions.
+        verifier: Arc<srp::Verifier>,
         /// The GCM nonce mode of the simulated firmware.
         patch: Sec2Patch,
     },
 }
 
 impl DeviceSecurityConfig {
+    /// Security 2 with a provisioned salt and verifier (big-endian `g^x mod N`).
+    pub fn sec2(salt: Vec<u8>, verifier: Vec<u8>, patch: Sec2Patch) -> Self {
+        Self::Sec2 { salt, verifier: Arc::new(srp::Verifier::new(verifier)), patch }
+    }
+
     /// The scheme of this configuration.
     pub fn level(&self) -> SecurityLevel {
         match self {
@@ -403,7 +411,7 @@ impl DeviceSecuritySession {
                 if matches!(previous, DeviceState::Established(_) | DeviceState::Sec2AwaitCmd1(_)) {
                     log::warn!("security 2: new Command0 in the middle of a session, restarting the handshake");
                 }
-                let (s, r) = sec2::DeviceAwaitCmd0::new(salt, verifier, *patch).on_command0(request, rng)?;
+                let (s, r) = sec2::DeviceAwaitCmd0::new(salt, verifier.clone(), *patch).on_command0(request, rng)?;
                 (DeviceState::Sec2AwaitCmd1(s), r)
             }
             (DeviceSecurityConfig::Sec2 { .. }, _, DeviceState::Sec2AwaitCmd1(s)) => {

@@ -6,6 +6,7 @@
 //! [`super::srp`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use rainmaker_prov_proto::protocomm::{
     S2SessionCmd0, S2SessionCmd1, S2SessionResp0, S2SessionResp1, Sec2MsgType, Sec2Payload, Status,
@@ -211,14 +212,15 @@ impl fmt::Debug for ClientAwaitResp1 {
 #[derive(Clone)]
 pub struct DeviceAwaitCmd0 {
     salt: Vec<u8>,
-    verifier: Vec<u8>,
+    verifier: Arc<srp::Verifier>,
     patch: Sec2Patch,
 }
 
 impl DeviceAwaitCmd0 {
-    /// A fresh device-side security 2 session with the provisioned salt and verifier.
-    pub fn new(salt: &[u8], verifier: &[u8], patch: Sec2Patch) -> Self {
-        Self { salt: salt.to_vec(), verifier: verifier.to_vec(), patch }
+    /// A fresh device-side security 2 session with the provisioned salt and verifier (shared
+    /// with the device's other sessions, which reuse its table).
+    pub fn new(salt: &[u8], verifier: Arc<srp::Verifier>, patch: Sec2Patch) -> Self {
+        Self { salt: salt.to_vec(), verifier, patch }
     }
 
     /// Handles Command0 (username, A of exactly 384 bytes): rejects `A mod N = 0` and `u = 0`,
@@ -333,7 +335,8 @@ mod tests {
 
     fn device(patch: Sec2Patch) -> DeviceAwaitCmd0 {
         let salt = [0x5au8; 16];
-        DeviceAwaitCmd0::new(&salt, &srp::compute_verifier(b"user", b"secret-pw", &salt, false), patch)
+        let verifier = srp::compute_verifier(b"user", b"secret-pw", &salt, false);
+        DeviceAwaitCmd0::new(&salt, Arc::new(verifier.into()), patch)
     }
 
     #[test]

@@ -15,13 +15,13 @@
 //!   per 4 exponent bits, no squarings): g (a process-wide table built at the third power of g,
 //!   so a process running a single handshake does not pay for it) for `g^a`, `g^x` and `g^b`,
 //!   with constant-time selection of every factor; and, on the device side, each verifier v for
-//!   `v^u` (u is public: variable time), built the second time a verifier is used and kept for
-//!   the 16 most recently used verifiers.
+//!   `v^u` (u is public: variable time), built by the [`Verifier`] itself the second time it is
+//!   used and wiped with it.
 //! - Secret exponents of variable bases have the exact width fixed by the public sizes: 1024
 //!   bits for the client's `a + u·x`, 256 bits for the device's b.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use ::srp::Group;
 use ::srp::bigint::modular::BoxedMontyForm;
@@ -29,7 +29,7 @@ use ::srp::bigint::{BoxedUint, ConcatenatingMul, NonZero, Resize, Word};
 use ::srp::groups::G3072;
 use sha2::{Digest, Sha512};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::error::SecurityError;
 
@@ -152,11 +152,11 @@ pub fn client_public(a: &[u8; EXPONENT_LEN]) -> [u8; N_LEN] {
 }
 
 /// Device public value `B = (k*v + g^b) mod N`, minimal big-endian (as the device sends it).
-pub fn device_public(b: &[u8; EXPONENT_LEN], verifier: &[u8]) -> Result<Vec<u8>, SecurityError> {
+pub fn device_public(b: &[u8; EXPONENT_LEN], verifier: &Verifier) -> Result<Vec<u8>, SecurityError> {
     let c = consts();
     let params = c.g.params();
-    let v = BoxedMontyForm::new(public_int(verifier, "verifier")?, params);
-    let k_v = BoxedMontyForm::new(c.k_int.clone(), params).mul(&v);
+    let v = Zeroizing::new(BoxedMontyForm::new((*verifier.int()?).clone(), params));
+    let k_v = Zeroizing::new(BoxedMontyForm::new(c.k_int.clone(), params).mul(&v));
     let g_b = g_pow_secret(b);
     let big_b = k_v.add(&g_b);
     Ok(big_b.retrieve().to_be_bytes_trimmed_vartime().into_vec())
@@ -205,7 +205,7 @@ pub fn client_premaster(
 /// Rejects `A mod N = 0` and `u = 0` with [`SecurityError::InvalidPeerValue`].
 pub fn device_premaster(
     a_pub: &[u8],
-    verifier: &[u8],
+    verifier: &Verifier,
     u: &[u8; HASH_LEN],
     b: &[u8; EXPONENT_LEN],
 ) -> Result<Zeroizing<Vec<u8>>, SecurityError> {
@@ -215,16 +215,12 @@ pub fn device_premaster(
     let c = consts();
     let params = c.g.params();
     let a_int = public_int(a_pub, "A")?;
-    let v = public_int(verifier, "verifier")?;
+    let v = verifier.int()?;
     let b_int = secret_int(b);
-    // v^u: public base and public exponent (variable time is fine), from the verifier's table
-    // once the verifier has been seen before.
-    let v_u = match verifier_table(&v).and_then(|table| table.pow_vartime(u)) {
-        Some(v_u) => v_u,
-        None => BoxedMontyForm::new(v, params).pow(&BoxedUint::from_be_slice_vartime(u)),
-    };
+    // v^u: public exponent (variable time is fine); v is password-equivalent, so v^u is wiped.
+    let v_u = Zeroizing::new(verifier.pow_public(&v, u));
     // (A * v^u)^b; the result and everything after the secret exponent is wiped.
-    let base = BoxedMontyForm::new(a_int, params).mul(&v_u);
+    let base = Zeroizing::new(BoxedMontyForm::new(a_int, params).mul(&v_u));
     let s = Zeroizing::new(base.pow_bounded_exp(&b_int, 8 * EXPONENT_LEN as u32).retrieve());
     Ok(Zeroizing::new(s.to_be_bytes_trimmed_vartime().into_vec()))
 }
@@ -289,14 +285,14 @@ const TABLE_BITS: usize = 8 * HASH_LEN;
 /// Exponentiations by g made without the table before it is built: a process that runs one
 /// handshake (g^a, g^x) does not pay for the table (about 1 900 multiplications).
 const G_UNTABLED_USES: usize = 2;
-/// Verifiers whose tables are kept (a simulator serving more devices rebuilds tables).
-const VERIFIER_CACHE_LEN: usize = 16;
+/// Handshakes a [`Verifier`] serves without its table: a device used for one session only does
+/// not pay for it.
+const VERIFIER_UNTABLED_USES: usize = 1;
 
 /// Fixed-base exponentiation table: `base^(j·16^i)` for every window `i` of a 512-bit exponent
 /// and every digit `j` from 1 to 15, in Montgomery form (about 720 KiB for the 3072-bit group).
-/// The table of g is public. A verifier's table is not: v is password-equivalent (it allows an
-/// offline dictionary attack), and the simulator's cache keeps such tables unzeroized for the
-/// life of the process (see [`verifier_table`]); the device side exists for the simulator only.
+/// The table of g is public. A verifier's table is not (v is password-equivalent): it lives in
+/// its [`Verifier`], and every table's words are wiped on drop.
 ///
 /// [`Self::pow_ct`] computes `base^e` with one multiplication per 4 exponent bits and no
 /// squarings; each factor is picked by a constant-time select over the whole row, so the memory
@@ -316,16 +312,17 @@ impl FixedBaseTable {
         let limbs = one.as_montgomery().as_words().len();
         let mut words = Vec::with_capacity(windows * ROW * limbs);
         // base^(16^i) for the current row.
-        let mut row_base = base.clone();
+        // Intermediates are copies of the entries: wiped like them.
+        let mut row_base = Zeroizing::new(base.clone());
         for window in 0..windows {
             let mut power = row_base.clone();
             words.extend_from_slice(power.as_montgomery().as_words());
             for _ in 2..=ROW {
-                power = power.mul(&row_base);
+                power = Zeroizing::new(power.mul(&row_base));
                 words.extend_from_slice(power.as_montgomery().as_words());
             }
             if window + 1 < windows {
-                row_base = power.mul(&row_base);
+                row_base = Zeroizing::new(power.mul(&row_base));
             }
         }
         Self { one, windows, limbs, words }
@@ -397,6 +394,12 @@ impl FixedBaseTable {
     }
 }
 
+impl Drop for FixedBaseTable {
+    fn drop(&mut self) {
+        self.words.zeroize();
+    }
+}
+
 impl std::fmt::Debug for FixedBaseTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FixedBaseTable").field("bits", &self.bits()).finish_non_exhaustive()
@@ -431,47 +434,69 @@ fn g_pow_secret(exponent: &[u8]) -> Zeroizing<BoxedMontyForm> {
     Zeroizing::new(consts().g.pow_bounded_exp(&int, 8 * exponent.len() as u32))
 }
 
-/// One cached verifier: seen once (no table yet) or with its table.
-struct CachedVerifier {
-    verifier: BoxedUint,
-    table: Option<Arc<FixedBaseTable>>,
+/// A device's provisioned verifier `v = g^x mod N` (big-endian), with the exponentiation table
+/// of v that the device side builds the second time the verifier is used (a device serving one
+/// session does not pay for it). v is password-equivalent (it allows an offline dictionary attack
+/// on the password): its bytes and its table are wiped when it is dropped, and `Debug` shows
+/// neither. Share one `Verifier` (in an `Arc`) between the sessions of one device.
+pub struct Verifier {
+    bytes: Zeroizing<Vec<u8>>,
+    uses: AtomicUsize,
+    table: OnceLock<FixedBaseTable>,
 }
 
-/// The table of a verifier (at the modulus precision) seen before, building it on the second
-/// sighting: a verifier used for one session only costs no table. Keeps the
-/// [`VERIFIER_CACHE_LEN`] most recently used verifiers.
-fn verifier_table(verifier: &BoxedUint) -> Option<Arc<FixedBaseTable>> {
-    static CACHE: Mutex<Vec<CachedVerifier>> = Mutex::new(Vec::new());
-    let seen = {
-        let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-        match cache.iter().position(|entry| entry.verifier == *verifier) {
-            Some(index) => {
-                let entry = cache.remove(index);
-                let table = entry.table.clone();
-                cache.insert(0, entry);
-                if table.is_some() {
-                    return table;
-                }
-                true
-            }
-            None => {
-                cache.truncate(VERIFIER_CACHE_LEN - 1);
-                cache.insert(0, CachedVerifier { verifier: verifier.clone(), table: None });
-                false
-            }
+impl Verifier {
+    /// The verifier `bytes` (big-endian, at most 384 significant bytes: longer ones fail the
+    /// handshake as malformed).
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self { bytes: Zeroizing::new(bytes), uses: AtomicUsize::new(0), table: OnceLock::new() }
+    }
+
+    /// The verifier's bytes, as provisioned.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Whether the table of v has been built.
+    pub fn has_table(&self) -> bool {
+        self.table.get().is_some()
+    }
+
+    /// v at the modulus precision.
+    fn int(&self) -> Result<Zeroizing<BoxedUint>, SecurityError> {
+        public_int(&self.bytes, "verifier").map(Zeroizing::new)
+    }
+
+    /// `v^u` for a public exponent (variable time), from the table once this verifier has been
+    /// used before.
+    fn pow_public(&self, v: &BoxedUint, u: &[u8; HASH_LEN]) -> BoxedMontyForm {
+        let params = consts().g.params();
+        let table = match self.table.get() {
+            Some(table) => Some(table),
+            None if self.uses.fetch_add(1, Ordering::Relaxed) < VERIFIER_UNTABLED_USES => None,
+            // Several milliseconds; a concurrent handshake on the same verifier waits for it.
+            None => Some(self.table.get_or_init(|| {
+                let base = Zeroizing::new(BoxedMontyForm::new(v.clone(), params));
+                FixedBaseTable::new(&base, TABLE_BITS)
+            })),
+        };
+        match table.and_then(|table| table.pow_vartime(u)) {
+            Some(v_u) => v_u,
+            None => Zeroizing::new(BoxedMontyForm::new(v.clone(), params)).pow(&BoxedUint::from_be_slice_vartime(u)),
         }
-    };
-    if !seen {
-        return None;
     }
-    // Built outside the lock (several milliseconds); a concurrent duplicate build is harmless.
-    let base = BoxedMontyForm::new(verifier.clone(), consts().g.params());
-    let table = Arc::new(FixedBaseTable::new(&base, TABLE_BITS));
-    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(entry) = cache.iter_mut().find(|entry| entry.verifier == *verifier) {
-        entry.table = Some(table.clone());
+}
+
+impl From<Vec<u8>> for Verifier {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::new(bytes)
     }
-    Some(table)
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("len", &self.bytes.len()).finish_non_exhaustive()
+    }
 }
 
 #[cfg(test)]
@@ -500,7 +525,7 @@ mod tests {
         let salt = [0x42u8; 16];
         let inner = inner_hash(b"user", b"pass");
         let x = compute_x(&salt, &inner, false);
-        let v = verifier_from_x(&x);
+        let v = Verifier::new(verifier_from_x(&x));
         let big_a = client_public(&a);
         let big_b = device_public(&b, &v).unwrap();
         let u = compute_u(&big_a, &big_b).unwrap();
@@ -603,34 +628,40 @@ mod table_tests {
     }
 
     #[test]
-    fn verifier_cache_gives_the_same_premaster() {
+    fn verifier_table_gives_the_same_premaster() {
         let mut rng = StdRng::seed_from_u64(11);
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
-        let x = compute_x(&salt, &inner_hash(b"cache", b"pw"), false);
-        let v = verifier_from_x(&x);
+        let x = compute_x(&salt, &inner_hash(b"table", b"pw"), false);
+        let v = Verifier::new(verifier_from_x(&x));
         let a = [0x33u8; EXPONENT_LEN];
         let b = [0x44u8; EXPONENT_LEN];
         let big_a = client_public(&a);
         let big_b = device_public(&b, &v).unwrap();
         let u = compute_u(&big_a, &big_b).unwrap();
         let expected = client_premaster(&big_b, &x, &a, &u).unwrap();
-        // First sighting (no table), second (table built), third (table reused).
-        for _ in 0..3 {
+        // First use (no table), second (table built), third (table reused).
+        for use_ in 0..3 {
+            assert_eq!(v.has_table(), use_ > VERIFIER_UNTABLED_USES);
             assert_eq!(*device_premaster(&big_a, &v, &u, &b).unwrap(), *expected);
         }
-        let v_int = public_int(&v, "v").unwrap();
-        assert!(verifier_table(&v_int).is_some());
-        // More verifiers than the cache holds: evicted ones are rebuilt, results stay right.
-        for i in 0..VERIFIER_CACHE_LEN as u8 + 2 {
-            let other = verifier_from_x(&compute_x(&[i], &inner_hash(b"other", b"pw"), false));
-            let other_int = public_int(&other, "v").unwrap();
-            verifier_table(&other_int);
-            let table = verifier_table(&other_int).unwrap();
-            let base = BoxedMontyForm::new(other_int, consts().g.params());
-            assert_eq!(table.pow_vartime(&u).unwrap().retrieve(), plain_pow(&base, &u));
+        assert!(v.has_table());
+        // A second verifier has its own table; the first one's results are unchanged.
+        let other = Verifier::new(verifier_from_x(&compute_x(&[7], &inner_hash(b"other", b"pw"), false)));
+        let plain = plain_pow(&BoxedMontyForm::new((*other.int().unwrap()).clone(), consts().g.params()), &u);
+        for _ in 0..3 {
+            assert_eq!(other.pow_public(&other.int().unwrap(), &u).retrieve(), plain);
         }
+        assert!(other.has_table());
         assert_eq!(*device_premaster(&big_a, &v, &u, &b).unwrap(), *expected);
+    }
+
+    #[test]
+    fn verifier_debug_shows_no_bytes() {
+        let v = Verifier::new(vec![0xab; 384]);
+        let text = format!("{v:?}");
+        assert!(!text.to_lowercase().contains("ab, ") && !text.contains("171"), "{text}");
+        assert!(text.contains("384"), "{text}");
     }
 }
 
@@ -659,7 +690,7 @@ mod reduction_tests {
         let reduced = client_premaster(&[9], &x, &a, &u).unwrap();
         let unreduced = client_premaster(&n_plus(9), &x, &a, &u).unwrap();
         assert_eq!(*reduced, *unreduced);
-        let v = verifier_from_x(&x);
+        let v = Verifier::new(verifier_from_x(&x));
         let b = [0x42u8; 32];
         assert_eq!(*device_premaster(&[9], &v, &u, &b).unwrap(), *device_premaster(&n_plus(9), &v, &u, &b).unwrap());
     }

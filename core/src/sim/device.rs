@@ -532,15 +532,15 @@ impl SimDevice {
             SimSecurity::Sec1 { pop } => DeviceSecurityConfig::Sec1 { pop: pop.clone() },
             SimSecurity::Sec2 { username, password, patch } => {
                 let (salt, verifier) = crate::security::generate_salt_verifier(username, password.expose(), &mut rng);
-                DeviceSecurityConfig::Sec2 { salt, verifier, patch: *patch }
+                DeviceSecurityConfig::sec2(salt, verifier, *patch)
             }
             SimSecurity::Sec2Provisioned { salt, verifier, patch } => {
-                DeviceSecurityConfig::Sec2 { salt: salt.clone(), verifier: verifier.clone(), patch: *patch }
+                DeviceSecurityConfig::sec2(salt.clone(), verifier.clone(), *patch)
             }
             SimSecurity::Sec2CorruptedSalt { username, password, patch } => {
                 let (salt, verifier) =
                     crate::security::generate_corrupted_salt_verifier(username, password.expose(), &mut rng);
-                DeviceSecurityConfig::Sec2 { salt, verifier, patch: *patch }
+                DeviceSecurityConfig::sec2(salt, verifier, *patch)
             }
         });
         let version_info = config.version_info();
