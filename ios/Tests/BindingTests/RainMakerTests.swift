@@ -55,6 +55,10 @@ func rainMakerTests(_ t: TestRunner) async {
         guard case RainMakerError.LoginRejected(let status, _) = wrong, (400..<500).contains(status) else {
             throw AssertionFailed(description: "got \(wrong)")
         }
+        // What an app shows is the core's message, not a dump of the case.
+        try checkEqual((wrong as? RainMakerError)?.description, String(describing: wrong), "description")
+        try checkEqual(String(describing: wrong), wrong.localizedDescription, "localizedDescription")
+        try check(!String(describing: wrong).hasPrefix("LoginRejected("), "a dump: \(wrong)")
         try check(try await cloud.login(userName: rmUser, password: rmPass).isLoggedIn(), "needs a code")
         try checkEqual(fake.userId(), try cloud.userId(), "user id")
         try checkEqual(rmUser, cloud.userName(), "user name")

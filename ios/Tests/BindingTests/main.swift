@@ -126,9 +126,13 @@ await t.test("security 2: scan, send data and provision through a Swift transpor
 
 await t.test("wrong PoP gives ProvError.WrongCredentials") {
     for (sim, min) in [(try sec1Device(pop: "abcd1234"), SecurityLevel.sec1), (try sec2Device(password: "right"), .sec2)] {
-        let device = ProvDevice(transport: ForwardingTransport(sim), options: options("wrong", min: min))
+        let device = ProvDevice(transport: ForwardingTransport(sim), options: options("not-the-pop-42", min: min))
         let error = try await expectError("connect") { _ = try await device.connect() }
         try checkEqual(ProvError.WrongCredentials, error as? ProvError, "error")
+        // The description is the core's own message, and it holds no PoP.
+        let text = String(describing: error)
+        try check(text.hasPrefix("the device rejected the handshake proof"), "description: \(text)")
+        try check(!text.contains("not-the-pop-42"), "description shows the PoP: \(text)")
     }
 }
 
@@ -136,8 +140,10 @@ await t.test("an error thrown by the app's transport gives ProvError.Transport")
     let device = ProvDevice(transport: ForwardingTransport(try sec1Device(), failOn: "prov-session"),
                             options: options("abcd1234"))
     let error = try await expectError("connect") { _ = try await device.connect() }
-    guard case let ProvError.Transport(step, _) = error else { throw AssertionFailed(description: "got \(error)") }
+    guard case let ProvError.Transport(step, detail) = error else { throw AssertionFailed(description: "got \(error)") }
     try checkEqual(ProvStep.handshake, step, "step")
+    try checkEqual("transport error during security handshake (prov-session): \(detail)", String(describing: error), "description")
+    try checkEqual(String(describing: error), error.localizedDescription, "localizedDescription (what the README sample shows)")
 }
 
 await t.test("a typed TransportError from the app keeps its meaning") {

@@ -62,7 +62,8 @@ suspend fun provisionOverBle(
         } catch (e: ProvException.WifiAuthFailed) {
             ProvisioningResult.WrongWifiPassword
         } catch (e: ProvException) {
-            ProvisioningResult.Failed(e.message ?: e.toString())
+            // toString() is the core's message, naming the step (message holds only the fields).
+            ProvisioningResult.Failed(e.toString())
         } finally {
             device.disconnect()
         }
@@ -118,10 +119,10 @@ suspend fun addRainMakerDevice(
             // The device's own failure (wrong PoP, Wi-Fi, the link, cancelled) as a ProvException.
             when (e.error) {
                 is ProvException.WrongCredentials -> AddDeviceResult.WrongPop
-                else -> AddDeviceResult.Failed(e.error.message ?: e.error.toString())
+                else -> AddDeviceResult.Failed(e.error.toString())
             }
         } catch (e: RainMakerException) {
-            AddDeviceResult.Failed(e.message ?: e.toString())
+            AddDeviceResult.Failed(e.toString())
         }
     }
 }

@@ -147,7 +147,10 @@ fun main() {
 
     t.test("wrong PoP gives ProvException.WrongCredentials") {
         ProvDevice(ForwardingTransport(sec1Device("abcd1234")), options("wrong-pop")).use { device ->
-            expectThrows<ProvException.WrongCredentials>("connect") { device.connect() }
+            val e = expectThrows<ProvException.WrongCredentials>("connect") { device.connect() }
+            // toString is the core's own message, and it holds no PoP.
+            check(e.toString().startsWith("the device rejected the handshake proof")) { "toString: $e" }
+            check(!e.toString().contains("wrong-pop")) { "toString shows the PoP: $e" }
         }
         ProvDevice(ForwardingTransport(sec2Device(password = "right")), options("wrong", SecurityLevel.SEC2)).use {
             expectThrows<ProvException.WrongCredentials>("sec2 connect") { it.connect() }
@@ -160,6 +163,7 @@ fun main() {
             val e = expectThrows<ProvException.Transport>("connect") { device.connect() }
             checkEquals(ProvStep.Handshake, e.step, "step")
             check(e.detail.contains("radio switched off")) { "detail: ${e.detail}" }
+            checkEquals("transport error during security handshake (prov-session): ${e.detail}", e.toString(), "toString")
         }
     }
 
