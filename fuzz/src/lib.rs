@@ -205,7 +205,7 @@ pub fn sim_device(selector: u8) -> Arc<SimDevice> {
         2 => SimSecurity::Sec1 { pop: Some(Secret::from(POP)) },
         _ => {
             let (salt, verifier) = sec2_salt_verifier().clone();
-            SimSecurity::Sec2Provisioned { salt, verifier, patch: Sec2Patch::Patch1 }
+            SimSecurity::sec2_provisioned(salt, verifier, Sec2Patch::Patch1)
         }
     };
     let mut config = SimConfig::new(security);

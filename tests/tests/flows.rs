@@ -500,7 +500,7 @@ async fn a_verifier_from_espressifs_python_generator_is_accepted_after_one_retry
     use rainmaker_prov::security::srp;
     let salt = hex::decode("5a17c0de0badc0ffee00112233445566").unwrap();
     let verifier = srp::compute_verifier(b"wifiprov", b"pw69", &salt, true);
-    let mut config = fast_config(SimSecurity::Sec2Provisioned { salt, verifier, patch: Sec2Patch::Patch1 });
+    let mut config = fast_config(SimSecurity::sec2_provisioned(salt, verifier, Sec2Patch::Patch1));
     config.auto_stop = None;
     for via in [Via::Memory, Via::Http] {
         let fx = Fixture::start(config.clone(), via).unwrap();

@@ -49,7 +49,7 @@ fn device_for(t: &Value) -> Arc<SimDevice> {
             let nonce = h(&secrets["device_nonce"]);
             let patch = if nonce.len() == 12 { Sec2Patch::Patch1 } else { Sec2Patch::Patch0 };
             draws.push(if patch == Sec2Patch::Patch1 { nonce[..8].to_vec() } else { nonce });
-            SimSecurity::Sec2Provisioned { salt: h(&secrets["salt"]), verifier: h(&secrets["verifier"]), patch }
+            SimSecurity::sec2_provisioned(h(&secrets["salt"]), h(&secrets["verifier"]), patch)
         }
     };
     let mut config = SimConfig::new(security);

@@ -513,6 +513,9 @@ mod tests {
             assert!(!text.contains("hunter22") && !text.contains("pop-9876"), "{text}");
         }
         assert!(format!("{hs:?}").contains("Sec2"));
+        // A verifier is password-equivalent: its bytes (here 0xEE = 238) are not printed.
+        let sec2 = format!("{:?}", DeviceSecurityConfig::sec2(vec![1; 16], vec![0xee; 384], Sec2Patch::Patch1));
+        assert!(!sec2.contains("238") && sec2.contains("Verifier"), "{sec2}");
     }
 
     #[test]

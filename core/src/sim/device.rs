@@ -32,7 +32,7 @@ use crate::rng::FillRng;
 
 use crate::endpoints::proto_ver::{AppInfo, ProvInfo, VersionInfo};
 use crate::endpoints::{self, proto_ver, rainmaker, thread, wifi};
-use crate::security::{DeviceSecurityConfig, DeviceSecuritySession, Sec2Patch, Secret, SecurityLevel};
+use crate::security::{DeviceSecurityConfig, DeviceSecuritySession, Sec2Patch, Secret, SecurityLevel, srp};
 use crate::sim::{DeviceFailure, DeviceLink};
 
 /// The device's security setup, as firmware would be built with.
@@ -55,12 +55,13 @@ pub enum SimSecurity {
         patch: Sec2Patch,
     },
     /// Security 2 with a salt and verifier made elsewhere (a factory partition, or Espressif's
-    /// `esp_prov --sec2_gen_cred` output), as firmware receives them.
+    /// `esp_prov --sec2_gen_cred` output), as firmware receives them (see
+    /// [`SimSecurity::sec2_provisioned`]).
     Sec2Provisioned {
         /// The salt, sent verbatim.
         salt: Vec<u8>,
-        /// The verifier (big-endian).
-        verifier: Vec<u8>,
+        /// The verifier (password-equivalent: wiped on drop, not in `Debug`).
+        verifier: Arc<srp::Verifier>,
         /// GCM nonce mode.
         patch: Sec2Patch,
     },
@@ -79,6 +80,11 @@ pub enum SimSecurity {
 }
 
 impl SimSecurity {
+    /// Security 2 with a salt and a big-endian verifier made elsewhere.
+    pub fn sec2_provisioned(salt: Vec<u8>, verifier: Vec<u8>, patch: Sec2Patch) -> Self {
+        Self::Sec2Provisioned { salt, verifier: Arc::new(srp::Verifier::new(verifier)), patch }
+    }
+
     /// The scheme number.
     pub fn level(&self) -> SecurityLevel {
         match self {
@@ -535,7 +541,7 @@ impl SimDevice {
                 DeviceSecurityConfig::sec2(salt, verifier, *patch)
             }
             SimSecurity::Sec2Provisioned { salt, verifier, patch } => {
-                DeviceSecurityConfig::sec2(salt.clone(), verifier.clone(), *patch)
+                DeviceSecurityConfig::Sec2 { salt: salt.clone(), verifier: verifier.clone(), patch: *patch }
             }
             SimSecurity::Sec2CorruptedSalt { username, password, patch } => {
                 let (salt, verifier) =
