@@ -249,7 +249,7 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
         }
         searched = buffer.len().saturating_sub(3);
         if buffer.len() >= MAX_RESPONSE_HEAD {
-            return Err(too_large("response head bytes", MAX_RESPONSE_HEAD));
+            return Err(TransportError::response_too_large("response head bytes", MAX_RESPONSE_HEAD));
         }
         // Never read past the head bound: the buffer stays within MAX_RESPONSE_HEAD.
         let mut chunk = [0u8; 2048];
@@ -270,7 +270,7 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
         }
     };
     if head_end + 4 > MAX_RESPONSE_HEAD {
-        return Err(too_large("response head bytes", MAX_RESPONSE_HEAD));
+        return Err(TransportError::response_too_large("response head bytes", MAX_RESPONSE_HEAD));
     }
     let head = parse_head(&buffer[..head_end])?;
     let mut body = buffer.split_off(head_end + 4);
@@ -302,7 +302,7 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
             // No length: the body runs to the end of the connection.
             reusable = false;
             if body.len() > MAX_RESPONSE_BODY {
-                return Err(too_large("response body bytes", MAX_RESPONSE_BODY));
+                return Err(TransportError::response_too_large("response body bytes", MAX_RESPONSE_BODY));
             }
             let mut limited = (&mut *stream).take((MAX_RESPONSE_BODY + 1 - body.len()) as u64);
             limited
@@ -310,15 +310,11 @@ async fn read_response(stream: &mut TcpStream) -> Result<Response, TransportErro
                 .await
                 .map_err(|error| TransportError::Disconnected { detail: error.to_string() })?;
             if body.len() > MAX_RESPONSE_BODY {
-                return Err(too_large("response body bytes", MAX_RESPONSE_BODY));
+                return Err(TransportError::response_too_large("response body bytes", MAX_RESPONSE_BODY));
             }
         }
     }
     Ok(Response { status: head.status, cookie: head.cookie, body, reusable })
-}
-
-fn too_large(what: &'static str, limit: usize) -> TransportError {
-    TransportError::response_too_large(what, limit)
 }
 
 /// Parses a `Content-Length` value: ASCII digits only (no sign, no spaces inside). A value
@@ -330,7 +326,7 @@ fn parse_content_length(value: &str) -> Result<usize, TransportError> {
     // Digits only, so parsing can fail by overflow alone: too large either way.
     match value.parse::<usize>() {
         Ok(length) if length <= MAX_RESPONSE_BODY => Ok(length),
-        _ => Err(too_large("Content-Length", MAX_RESPONSE_BODY)),
+        _ => Err(TransportError::response_too_large("Content-Length", MAX_RESPONSE_BODY)),
     }
 }
 
@@ -370,7 +366,7 @@ fn parse_head(bytes: &[u8]) -> Result<Head, TransportError> {
     let mut reusable = http11;
     for (index, line) in lines.enumerate() {
         if index >= MAX_RESPONSE_HEADERS {
-            return Err(too_large("response headers", MAX_RESPONSE_HEADERS));
+            return Err(TransportError::response_too_large("response headers", MAX_RESPONSE_HEADERS));
         }
         let (name, value) = line.split_once(':').ok_or_else(|| malformed("header line"))?;
         let value = value.trim_matches([' ', '\t']);
@@ -388,7 +384,7 @@ fn parse_head(bytes: &[u8]) -> Result<Head, TransportError> {
             let pair = value.split(';').next().unwrap_or_default().trim();
             if pair.starts_with("session=") {
                 if pair.len() > MAX_COOKIE_LEN {
-                    return Err(too_large("Set-Cookie session value bytes", MAX_COOKIE_LEN));
+                    return Err(TransportError::response_too_large("Set-Cookie session value bytes", MAX_COOKIE_LEN));
                 }
                 cookie = Some(pair.to_owned());
             }
