@@ -8,8 +8,11 @@ use std::time::Duration;
 use rainmaker_prov::security::{Secret, SecurityLevel};
 use rainmaker_prov::session::{PollOptions, SecurityChoice, SessionOptions};
 
-/// How a [`crate::ProvDevice`] authenticates and how long it waits.
+/// How a [`crate::ProvDevice`] authenticates and how long it waits. Kotlin's `toString` and
+/// Swift's `description` are the `Debug` below, which redacts the PoP and the SRP password (a
+/// record's default would print them).
 #[derive(Clone, uniffi::Record)]
+#[uniffi::export(Debug)]
 pub struct ProvOptions {
     /// The weakest scheme the app accepts; a device offering less is refused with
     /// `ProvError.SecurityBelowMinimum` (no silent downgrade). Use `Sec1` or `Sec2` in production.

@@ -90,6 +90,13 @@ await t.test("QR codes parse, and a malformed one is InvalidInput") {
     guard case ProvError.InvalidInput = error else { throw AssertionFailed(description: "got \(error)") }
 }
 
+await t.test("ProvOptions' description hides the PoP and the SRP password") {
+    let options = ProvOptions(minSecurity: .sec2, pop: "abcd1234", sec2Password: "pw-s3cret")
+    let text = String(describing: options)
+    try check(!text.contains("abcd1234") && !text.contains("pw-s3cret"), "description shows a secret: \(text)")
+    try check(text.contains("Sec2"), "description: \(text)")
+}
+
 await t.test("security 1: provision Wi-Fi end to end through a Swift transport, with progress") {
     let sim = try sec1Device()
     let transport = ForwardingTransport(sim)

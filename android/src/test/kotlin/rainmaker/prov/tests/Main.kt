@@ -107,6 +107,13 @@ fun main() {
         expectThrows<ProvException.InvalidInput>("bad QR") { parseQrCode("not a qr code") }
     }
 
+    t.test("ProvOptions' toString hides the PoP and the SRP password") {
+        val options = ProvOptions(minSecurity = SecurityLevel.SEC2, pop = "abcd1234", sec2Password = "pw-s3cret")
+        val text = options.toString()
+        check(!text.contains("abcd1234") && !text.contains("pw-s3cret")) { "toString shows a secret: $text" }
+        check(text.contains("Sec2")) { "toString: $text" }
+    }
+
     t.test("security 1: provision Wi-Fi end to end through a Kotlin transport, with progress") {
         val sim = sec1Device()
         val transport = ForwardingTransport(sim)
